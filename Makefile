@@ -1,0 +1,81 @@
+# T-Shape: `make run` (SQLite demo at http://127.0.0.1:8000) and `make test` (PostgreSQL + Redis).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The test suite's services (local defaults; override in the environment).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tshape
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+PYTEST_ARGS ?=
+
+APT_PACKAGES := chromium fonts-wqy-microhei gettext
+PO_FILES := $(shell find locale -name '*.po' 2>/dev/null)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: install run test lint services system-packages messages demo clean lock
+
+install: system-packages $(VENV)/.installed static/vendor/.installed $(MO_FILES)
+
+# Debian packages the features need, only where we are root and they are missing.
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "Missing Debian packages (install them as root):$$missing"; fi; \
+	fi
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+static/vendor/.installed: package.json package-lock.json scripts/copy_vendor.mjs
+	npm ci --no-audit --no-fund --loglevel=error
+	node scripts/copy_vendor.mjs
+	touch $@
+
+locale/%.mo: locale/%.po
+	msgfmt --check-format -o $@ $<
+
+# Re-extract the catalogues after changing user-facing strings (then translate the new entries).
+messages: $(VENV)/.installed
+	$(MANAGE) makemessages -l en --ignore=.venv --ignore=node_modules --ignore=static/vendor --no-obsolete
+
+run: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	@echo ""
+	@echo "T-Shape: http://$(HOST):$(PORT)/  (demo logins: admin, hr, supervisor, manager, outsider; password tshape-demo)"
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+# PostgreSQL and Redis must answer before the suite runs; start them where they are down.
+services:
+	@bash scripts/ensure_services.sh
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+
+test: install services lint
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true \
+	  $(BIN)/pytest --create-db $(PYTEST_ARGS)
+
+demo: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+
+# Regenerate the locked dependency set from pyproject.toml.
+lock:
+	rm -rf /tmp/tshape-lock && $(PYTHON) -m venv /tmp/tshape-lock
+	/tmp/tshape-lock/bin/pip install --quiet --disable-pip-version-check ".[dev]"
+	/tmp/tshape-lock/bin/pip freeze --exclude tshape > requirements.lock
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor staticfiles

@@ -1,0 +1,29 @@
+"""What the page frame needs about the signed-in user: roles and the menu they allow."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .permissions import Capability, Role, has_capability, roles_of
+
+# (capability needed or None for everyone signed in, URL name, label)
+MENU = [
+    (None, "home", _("首页")),
+    (Capability.IMPORT_ORG, "accounts:org-import", _("导入组织")),
+    (Capability.VIEW_TEAM, "accounts:people-list", _("人员")),
+    (Capability.EDIT_MODEL, "competency:version-list", _("能力模型")),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    roles = roles_of(user)
+    return {
+        "nav_items": [
+            {"url": reverse(name), "label": label, "active": request.path == reverse(name)}
+            for capability, name, label in MENU
+            if capability is None or has_capability(user, capability)
+        ],
+        "user_roles": [Role(r).label for r in Role.values if r in roles],
+    }

@@ -1,0 +1,157 @@
+"""Roles, the capabilities they grant, and the one answer to "whom may this user see".
+
+Every view, viewset, exporter and task scopes its reads through ``people_scope`` (usually via
+``User.objects.visible_to(user)`` / ``OrgUnit.objects.visible_to(user)``) and checks actions
+with ``can(user, capability, unit=...)``.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    MANAGER = "manager", _("客户经理")
+    SUPERVISOR = "supervisor", _("主管")
+    HR = "hr", _("人力资源")
+    ADMIN = "admin", _("系统管理员")
+
+
+class Capability(models.TextChoices):
+    SELF_ASSESS = "assessment.self", _("填写自评")
+    REVIEW = "assessment.review", _("评价团队成员")
+    VIEW_TEAM = "team.view", _("查看团队")
+    MANAGE_CYCLES = "cycle.manage", _("管理评估周期")
+    IMPORT_ORG = "org.import", _("导入组织与人员")
+    EXPORT_REPORTS = "report.export", _("导出报表")
+    CONFIRM_CERTIFICATION = "certification.confirm", _("确认认证")
+    EDIT_MODEL = "model.edit", _("编辑能力模型")
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.MANAGER: frozenset({Capability.SELF_ASSESS}),
+    Role.SUPERVISOR: frozenset({Capability.SELF_ASSESS, Capability.REVIEW, Capability.VIEW_TEAM}),
+    Role.HR: frozenset(
+        {
+            Capability.VIEW_TEAM,
+            Capability.MANAGE_CYCLES,
+            Capability.IMPORT_ORG,
+            Capability.EXPORT_REPORTS,
+            Capability.CONFIRM_CERTIFICATION,
+        }
+    ),
+    Role.ADMIN: frozenset({Capability.EDIT_MODEL, Capability.VIEW_TEAM}),
+}
+
+# Roles whose holders see every person and unit; everyone else sees self plus headed subtrees.
+ORGANISATION_WIDE_ROLES = frozenset({Role.HR, Role.ADMIN})
+
+# Django model permissions each role group carries (the admin site reads these).
+ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
+    Role.MANAGER: [],
+    Role.SUPERVISOR: ["accounts.view_user", "accounts.view_orgunit"],
+    Role.HR: [
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+        "accounts.view_orgunit",
+        "accounts.add_orgunit",
+        "accounts.change_orgunit",
+        "accounts.view_orgimport",
+        "accounts.add_orgimport",
+    ],
+    Role.ADMIN: [
+        f"competency.{action}_{model}"
+        for model in (
+            "modelversion",
+            "domain",
+            "category",
+            "leveldescription",
+            "proficiencylevel",
+            "depthlevel",
+            "industry",
+            "grade",
+            "gradetarget",
+        )
+        for action in ("view", "add", "change", "delete")
+    ]
+    + ["competency.view_modelversionevent", "accounts.view_user", "accounts.view_orgunit"],
+}
+
+
+@dataclass(frozen=True)
+class PeopleScope:
+    """Whom a user may see: everyone, or self plus the subtrees of ``units``."""
+
+    everyone: bool = False
+    units: tuple = field(default_factory=tuple)
+
+
+def roles_of(user) -> frozenset[str]:
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(Role.values)
+    return user.role_names
+
+
+def has_capability(user, capability: str) -> bool:
+    """True when one of the user's roles grants ``capability``."""
+    return any(capability in ROLE_CAPABILITIES.get(role, ()) for role in roles_of(user))
+
+
+def people_scope(user) -> PeopleScope:
+    """Everyone for HR/admin; otherwise self plus the subtrees of the units the user heads."""
+    if not user.is_authenticated or not user.is_active:
+        return PeopleScope(units=())
+    if roles_of(user) & ORGANISATION_WIDE_ROLES:
+        return PeopleScope(everyone=True)
+    if not hasattr(user, "_headed_units"):
+        user._headed_units = tuple(user.headed_units.only("pk", "path"))
+    return PeopleScope(units=user._headed_units)
+
+
+def can(user, capability: str, unit=None) -> bool:
+    """May ``user`` exercise ``capability`` over ``unit`` (its whole subtree)?"""
+    if not has_capability(user, capability):
+        return False
+    if unit is None:
+        return True
+    scope = people_scope(user)
+    return scope.everyone or any(unit.path.startswith(head.path) for head in scope.units)
+
+
+def ensure_role_groups(**kwargs):
+    """Create the four role groups with their model permissions (runs after every migrate)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, perms in ROLE_MODEL_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.extend(
+                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(wanted)
+
+
+def capability_required(capability: str):
+    """View decorator: sign-in required, then 403 unless a role grants ``capability``."""
+    from functools import wraps
+
+    from django.contrib.auth.decorators import login_required
+    from django.core.exceptions import PermissionDenied
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not has_capability(request.user, capability):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,91 @@
+"""Pages about people and the organisation: home, people list, language choice, org import."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
+
+from competency.models import ModelVersion
+
+from .models import OrgUnit, User
+from .permissions import Capability, capability_required, people_scope, roles_of
+
+
+@login_required
+def home(request):
+    """The first page after signing in: who you are, where you sit, what you can do here."""
+    user = request.user
+    scope = people_scope(user)
+    context = {
+        "unit": user.org_unit,
+        "supervisors": list(user.supervisors()),
+        "headed_units": list(scope.units),
+        "visible_people": User.objects.visible_to(user).filter(is_active=True).count(),
+        "model_version": ModelVersion.objects.latest_published(),
+        "roles": roles_of(user),
+    }
+    return render(request, "accounts/home.html", context)
+
+
+@require_POST
+def set_language(request):
+    """Django's language switch, remembered on the profile of a signed-in person."""
+    language = request.POST.get("language")
+    response = django_set_language(request)
+    user = request.user
+    if user.is_authenticated and language in dict(User._meta.get_field("preferred_language").choices):
+        if user.preferred_language != language:
+            user.preferred_language = language
+            user.save(update_fields=["preferred_language"])
+    return response
+
+
+def healthz(request):
+    """200 when the database answers; 503 naming the part that is down."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means "down"; the message says why
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
+    )
+
+
+@capability_required(Capability.VIEW_TEAM)
+def people_list(request):
+    """The people the user may see, by unit (HR/admin: everyone; heads: their subtrees)."""
+    units = OrgUnit.objects.visible_to(request.user)
+    people = User.objects.visible_to(request.user).select_related("org_unit")
+    unit = units.filter(pk=request.GET.get("unit") or 0).first()
+    if unit:
+        people = people.in_subtree(unit)
+    query = request.GET.get("q", "").strip()
+    if query:
+        people = people.filter(
+            Q(display_name__icontains=query) | Q(employee_no__icontains=query) | Q(username__icontains=query)
+        )
+    page = Paginator(people.order_by("org_unit__path", "employee_no"), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/people_list.html",
+        {"page": page, "units": units, "unit": unit, "query": query},
+    )
+
+
+@capability_required(Capability.IMPORT_ORG)
+def org_import(request):
+    """Upload an organisation file; a dry run is shown before anything changes."""
+    raise NotImplementedError  # filled in with the org import
+
+
+@capability_required(Capability.IMPORT_ORG)
+def org_import_detail(request, pk):
+    raise NotImplementedError

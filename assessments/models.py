@@ -1,0 +1,1 @@
+"""Assessment cycles and assessments (the workflow arrives with the assessment-cycles issue)."""

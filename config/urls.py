@@ -1,0 +1,17 @@
+"""Top-level URLs: pages per app, the admin, sign-in, health."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", account_views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("model/", include("competency.urls")),
+    path("admin/", admin.site.urls),
+]
