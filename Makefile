@@ -30,9 +30,9 @@ system-packages:
 	  else echo "Missing Debian packages (install them as root):$$missing"; fi; \
 	fi
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	touch $@
 
 static/vendor/.installed: package.json package-lock.json scripts/copy_vendor.mjs
@@ -48,6 +48,7 @@ messages: $(VENV)/.installed
 	$(MANAGE) makemessages -l en --ignore=.venv --ignore=node_modules --ignore=static/vendor --no-obsolete
 
 run: install
+	mkdir -p var
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo
 	@echo ""
@@ -68,14 +69,13 @@ test: install services lint
 	  $(BIN)/pytest --create-db $(PYTEST_ARGS)
 
 demo: install
+	mkdir -p var
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo
 
-# Regenerate the locked dependency set from pyproject.toml.
+# Regenerate the locked dependency sets from pyproject.toml.
 lock:
-	rm -rf /tmp/tshape-lock && $(PYTHON) -m venv /tmp/tshape-lock
-	/tmp/tshape-lock/bin/pip install --quiet --disable-pip-version-check ".[dev]"
-	/tmp/tshape-lock/bin/pip freeze --exclude tshape > requirements.lock
+	PYTHON=$(PYTHON) bash scripts/lock.sh
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles

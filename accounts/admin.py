@@ -16,7 +16,16 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = DjangoUserAdmin.fieldsets + (
         (
             _("T-Shape"),
-            {"fields": ["display_name", "employee_no", "phone", "preferred_language", "job_grade", "org_unit"]},
+            {
+                "fields": [
+                    "display_name",
+                    "employee_no",
+                    "phone",
+                    "preferred_language",
+                    "job_grade",
+                    "org_unit",
+                ]
+            },
         ),
     )
     raw_id_fields = ["org_unit"]

@@ -13,4 +13,6 @@ class AccountsConfig(AppConfig):
 
         from .permissions import ensure_role_groups
 
-        post_migrate.connect(ensure_role_groups, sender=self)
+        # Not limited to this app's signal: the groups need the permissions of apps migrated
+        # after this one, so the last post_migrate of a run is the one that completes them.
+        post_migrate.connect(ensure_role_groups, dispatch_uid="tshape-role-groups")

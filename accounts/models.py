@@ -27,6 +27,8 @@ class OrgUnitQuerySet(models.QuerySet):
         from .permissions import people_scope
 
         scope = people_scope(user)
+        if scope.nobody:
+            return self.none()
         if scope.everyone:
             return self.all()
         q = subtree_q(scope.units, "path") if scope.units else Q(pk__in=[])
@@ -83,14 +85,6 @@ class OrgUnit(BilingualMixin, models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def name(self):
-        return self.localized("name")
-
-    def clean(self):
-        if self.parent_id and self.pk and self.parent.path.startswith(self.path or "\0"):
-            raise ValidationError({"parent": _("上级单位不能是本单位或其下级单位。")})
-
     def save(self, *args, **kwargs):
         """Keep ``path``/``depth`` right, moving the whole subtree with one UPDATE on re-parenting."""
         with transaction.atomic():
@@ -109,6 +103,14 @@ class OrgUnit(BilingualMixin, models.Model):
                     path=Concat(Value(self.path), Substr("path", len(old_path) + 1)),
                     depth=F("depth") + (self.depth - old_depth),
                 )
+
+    @property
+    def name(self):
+        return self.localized("name")
+
+    def clean(self):
+        if self.parent_id and self.pk and self.parent.path.startswith(self.path or "\0"):
+            raise ValidationError({"parent": _("上级单位不能是本单位或其下级单位。")})
 
     def _set_path(self):
         prefix = self.parent.path if self.parent_id else PATH_SEPARATOR
@@ -133,15 +135,9 @@ class OrgUnit(BilingualMixin, models.Model):
 class PersonQuerySet(models.QuerySet):
     def visible_to(self, user):
         """People ``user`` may see: everyone (HR/admin), own + headed subtrees (heads), or self."""
-        from .permissions import people_scope
+        from .permissions import person_visibility_q
 
-        scope = people_scope(user)
-        if scope.everyone:
-            return self.all()
-        q = Q(pk=user.pk)
-        if scope.units:
-            q |= subtree_q(scope.units, "org_unit__path")
-        return self.filter(q)
+        return self.filter(person_visibility_q(user))
 
     def in_subtree(self, unit):
         return self.filter(org_unit__path__startswith=unit.path)

@@ -8,6 +8,7 @@ with ``can(user, capability, unit=...)``.
 from dataclasses import dataclass, field
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -82,10 +83,11 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
 
 @dataclass(frozen=True)
 class PeopleScope:
-    """Whom a user may see: everyone, or self plus the subtrees of ``units``."""
+    """Whom a user may see: nobody, everyone, or self plus the subtrees of ``units``."""
 
     everyone: bool = False
     units: tuple = field(default_factory=tuple)
+    nobody: bool = False
 
 
 def roles_of(user) -> frozenset[str]:
@@ -104,12 +106,30 @@ def has_capability(user, capability: str) -> bool:
 def people_scope(user) -> PeopleScope:
     """Everyone for HR/admin; otherwise self plus the subtrees of the units the user heads."""
     if not user.is_authenticated or not user.is_active:
-        return PeopleScope(units=())
+        return PeopleScope(nobody=True)
     if roles_of(user) & ORGANISATION_WIDE_ROLES:
         return PeopleScope(everyone=True)
     if not hasattr(user, "_headed_units"):
         user._headed_units = tuple(user.headed_units.only("pk", "path"))
     return PeopleScope(units=user._headed_units)
+
+
+def person_visibility_q(user, person_field: str = "") -> Q:
+    """The filter for rows that belong to a person ``user`` may see.
+
+    ``person_field`` is the path from the queried model to the person ("" for User itself,
+    "person" for assessments, …). This is the one place the scoping rule is written.
+    """
+    scope = people_scope(user)
+    if scope.nobody:
+        return Q(pk__in=[])
+    if scope.everyone:
+        return Q()
+    prefix = f"{person_field}__" if person_field else ""
+    q = Q(**{f"{prefix}pk": user.pk})
+    for unit in scope.units:
+        q |= Q(**{f"{prefix}org_unit__path__startswith": unit.path})
+    return q
 
 
 def can(user, capability: str, unit=None) -> bool:
@@ -123,18 +143,19 @@ def can(user, capability: str, unit=None) -> bool:
 
 
 def ensure_role_groups(**kwargs):
-    """Create the four role groups with their model permissions (runs after every migrate)."""
+    """Create the four role groups with their model permissions (after every migrate/flush)."""
     from django.contrib.auth.models import Group, Permission
 
+    wanted = {perm for perms in ROLE_MODEL_PERMISSIONS.values() for perm in perms}
+    available = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type").filter(
+            codename__in={perm.split(".")[1] for perm in wanted}
+        )
+    }
     for role, perms in ROLE_MODEL_PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=role)
-        wanted = []
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            wanted.extend(
-                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-            )
-        group.permissions.set(wanted)
+        group.permissions.set([available[p] for p in perms if p in available])
 
 
 def capability_required(capability: str):

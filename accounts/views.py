@@ -1,17 +1,21 @@
 """Pages about people and the organisation: home, people list, language choice, org import."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from competency.models import ModelVersion
 
-from .models import OrgUnit, User
+from .forms import OrgImportForm
+from .models import OrgImport, OrgUnit, User
+from .org_import import ImportReport, OrgImportRefused, confirm_org_import, upload_org_file
 from .permissions import Capability, capability_required, people_scope, roles_of
 
 
@@ -37,10 +41,10 @@ def set_language(request):
     language = request.POST.get("language")
     response = django_set_language(request)
     user = request.user
-    if user.is_authenticated and language in dict(User._meta.get_field("preferred_language").choices):
-        if user.preferred_language != language:
-            user.preferred_language = language
-            user.save(update_fields=["preferred_language"])
+    choices = dict(User._meta.get_field("preferred_language").choices)
+    if user.is_authenticated and language in choices and user.preferred_language != language:
+        user.preferred_language = language
+        user.save(update_fields=["preferred_language"])
     return response
 
 
@@ -70,9 +74,13 @@ def people_list(request):
     query = request.GET.get("q", "").strip()
     if query:
         people = people.filter(
-            Q(display_name__icontains=query) | Q(employee_no__icontains=query) | Q(username__icontains=query)
+            Q(display_name__icontains=query)
+            | Q(employee_no__icontains=query)
+            | Q(username__icontains=query)
         )
-    page = Paginator(people.order_by("org_unit__path", "employee_no"), 50).get_page(request.GET.get("page"))
+    page = Paginator(people.order_by("org_unit__path", "employee_no"), 50).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "accounts/people_list.html",
@@ -83,9 +91,34 @@ def people_list(request):
 @capability_required(Capability.IMPORT_ORG)
 def org_import(request):
     """Upload an organisation file; a dry run is shown before anything changes."""
-    raise NotImplementedError  # filled in with the org import
+    form = OrgImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        record = upload_org_file(content=upload.read(), file_name=upload.name, by=request.user)
+        return redirect("accounts:org-import-detail", record.pk)
+    recent = OrgImport.objects.defer("content").select_related("uploaded_by")[:20]
+    return render(request, "accounts/org_import.html", {"form": form, "imports": recent})
 
 
 @capability_required(Capability.IMPORT_ORG)
 def org_import_detail(request, pk):
-    raise NotImplementedError
+    """The dry-run report of one upload; POST applies it (once, all or nothing)."""
+    records = OrgImport.objects.defer("content").select_related("uploaded_by")
+    record = get_object_or_404(records, pk=pk)
+    if request.method == "POST":
+        _confirm_org_import(request, record)
+        return redirect("accounts:org-import-detail", record.pk)
+    report = ImportReport.from_dict(record.summary)
+    return render(request, "accounts/org_import_detail.html", {"record": record, "report": report})
+
+
+def _confirm_org_import(request, record):
+    try:
+        report = confirm_org_import(org_import=record, by=request.user)
+    except OrgImportRefused as exc:
+        messages.error(request, str(exc))
+        return
+    if report.ok:
+        messages.success(request, _("导入完成。"))
+    else:
+        messages.error(request, _("重新校验时发现错误，没有导入任何数据。"))

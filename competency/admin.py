@@ -39,6 +39,19 @@ class DraftOnlyMixin:
 
     _takes_parent = True
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # New parts can only be attached to drafts, so the forms offer nothing else.
+        related = db_field.related_model
+        if related is ModelVersion:
+            kwargs.setdefault(
+                "queryset", ModelVersion.objects.filter(status=ModelVersion.Status.DRAFT)
+            )
+        elif related in (Domain, Category, Grade):
+            kwargs.setdefault(
+                "queryset", related.objects.filter(version__status=ModelVersion.Status.DRAFT)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class DraftOnlyInline(DraftOnlyMixin, admin.TabularInline):
     extra = 0
@@ -84,7 +97,14 @@ class ModelVersionAdmin(DraftOnlyMixin, admin.ModelAdmin):
     list_display = ["number", "name_zh", "name_en", "status", "published_at"]
     list_filter = ["status"]
     readonly_fields = ["number", "status", "based_on", "created_at", "published_at"]
-    inlines = [ProficiencyLevelInline, DepthLevelInline, DomainInline, IndustryInline, GradeInline, EventInline]
+    inlines = [
+        ProficiencyLevelInline,
+        DepthLevelInline,
+        DomainInline,
+        IndustryInline,
+        GradeInline,
+        EventInline,
+    ]
     _takes_parent = False
 
     def has_add_permission(self, request):

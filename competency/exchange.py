@@ -26,7 +26,13 @@ from .models import (
 
 FORMAT = "tshape-model/1"
 LANGS = ("zh-hans", "en")
-CLASSIFICATION_KEYS = ("breadth_level", "breadth_count", "breadth_floor", "depth_level", "pi_industries")
+CLASSIFICATION_KEYS = (
+    "breadth_level",
+    "breadth_count",
+    "breadth_floor",
+    "depth_level",
+    "pi_industries",
+)
 
 
 class ModelDataError(Exception):
@@ -58,7 +64,8 @@ def export_version(version: ModelVersion) -> dict[str, Any]:
         "format": FORMAT,
         "version": {"name": _texts(version, "name")},
         "levels": [
-            {"value": lv.value, "name": _texts(lv, "name")} for lv in version.levels.order_by("value")
+            {"value": lv.value, "name": _texts(lv, "name")}
+            for lv in version.levels.order_by("value")
         ],
         "depth_levels": [
             {"value": d.value, "name": _texts(d, "name"), "description": _texts(d, "description")}
@@ -84,7 +91,8 @@ def export_version(version: ModelVersion) -> dict[str, Any]:
             for domain in version.domains.order_by("order")
         ],
         "industries": [
-            {"code": i.code, "name": _texts(i, "name")} for i in version.industries.order_by("order")
+            {"code": i.code, "name": _texts(i, "name")}
+            for i in version.industries.order_by("order")
         ],
         "grades": [
             {
@@ -211,7 +219,10 @@ def _check_grades(check: _Checker, grades, category_codes: list[str]):
         targets = check.mapping(grade.get("targets"), f"{where}.targets")
         missing = [c for c in category_codes if c not in targets]
         if missing:
-            check.fail(f"{where}.targets", _("缺少类别的目标等级：%(codes)s") % {"codes": ", ".join(map(str, missing))})
+            check.fail(
+                f"{where}.targets",
+                _("缺少类别的目标等级：%(codes)s") % {"codes": ", ".join(map(str, missing))},
+            )
         for code, level in targets.items():
             if code not in category_codes:
                 check.fail(f"{where}.targets.{code}", _("未知的能力类别"))
@@ -222,7 +233,9 @@ def _check_grades(check: _Checker, grades, category_codes: list[str]):
         breadth = grade.get("breadth")
         if breadth is not None:
             breadth = check.mapping(breadth, f"{where}.breadth")
-            check.integer(breadth.get("count"), f"{where}.breadth.count", 1, max(len(category_codes), 1))
+            check.integer(
+                breadth.get("count"), f"{where}.breadth.count", 1, max(len(category_codes), 1)
+            )
             check.integer(breadth.get("level"), f"{where}.breadth.level", 1, 5)
 
 
@@ -250,7 +263,9 @@ def import_model_data(
         _create_parts(version, data)
         ModelVersionEvent.objects.create(
             version=version,
-            action=ModelVersionEvent.Action.CREATED if based_on else ModelVersionEvent.Action.IMPORTED,
+            action=ModelVersionEvent.Action.CREATED
+            if based_on
+            else ModelVersionEvent.Action.IMPORTED,
             actor=by,
             note=note,
             details={"based_on": based_on.number if based_on else None},
@@ -331,7 +346,14 @@ SHEETS = {
     "levels": ["value", "name_zh-hans", "name_en"],
     "depth_levels": ["value", "name_zh-hans", "name_en", "description_zh-hans", "description_en"],
     "domains": ["code", "name_zh-hans", "name_en", "motto_zh-hans", "motto_en"],
-    "categories": ["domain", "code", "name_zh-hans", "name_en", "description_zh-hans", "description_en"],
+    "categories": [
+        "domain",
+        "code",
+        "name_zh-hans",
+        "name_en",
+        "description_zh-hans",
+        "description_en",
+    ],
     "level_descriptions": ["category", "level", "text_zh-hans", "text_en"],
     "industries": ["code", "name_zh-hans", "name_en"],
     "grades": [
@@ -365,8 +387,11 @@ def workbook_from_data(data: dict) -> bytes:
     wb.remove(wb.active)
     category_codes = [c["code"] for d in data["domains"] for c in d["categories"]]
     rows: dict[str, list[list]] = {
-        "version": [["format", data["format"]], ["name_zh-hans", data["version"]["name"]["zh-hans"]],
-                    ["name_en", data["version"]["name"]["en"]]]
+        "version": [
+            ["format", data["format"]],
+            ["name_zh-hans", data["version"]["name"]["zh-hans"]],
+            ["name_en", data["version"]["name"]["en"]],
+        ]
         + [[key, value] for key, value in data["classification"].items()],
         "levels": [[r["value"], *_row(r["name"])] for r in data["levels"]],
         "depth_levels": [
@@ -397,7 +422,9 @@ def workbook_from_data(data: dict) -> bytes:
             ]
             for g in data["grades"]
         ],
-        "targets": [[g["code"], *(g["targets"].get(c) for c in category_codes)] for g in data["grades"]],
+        "targets": [
+            [g["code"], *(g["targets"].get(c) for c in category_codes)] for g in data["grades"]
+        ],
     }
     for name, header in SHEETS.items():
         ws = wb.create_sheet(name)

@@ -1,12 +1,12 @@
 """The versioned competency model. A published version is immutable: every write path is guarded."""
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import DecisionRecord
 from accounts.i18n import BilingualMixin
 
 LEVEL_VALUES = range(1, 6)
@@ -34,8 +34,9 @@ class ModelVersionQuerySet(models.QuerySet):
         return super().delete()
 
     def update(self, **kwargs):
-        # Only the status may move (published → retired) once a version has left draft.
-        if set(kwargs) - {"status"} and self.exclude(status=ModelVersion.Status.DRAFT).exists():
+        # Once a version has left draft only its status may move, and only to retired.
+        frozen = set(kwargs) - {"status"} or kwargs.get("status", "retired") != "retired"
+        if frozen and self.exclude(status=ModelVersion.Status.DRAFT).exists():
             raise PublishedVersionImmutable()
         return super().update(**kwargs)
 
@@ -87,6 +88,11 @@ class ModelVersion(BilingualMixin, models.Model):
     def __str__(self):
         return f"v{self.number} {self.name} ({self.get_status_display()})"
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            self._guard_frozen_fields()
+        super().save(*args, **kwargs)
+
     @property
     def name(self):
         return self.localized("name")
@@ -94,11 +100,6 @@ class ModelVersion(BilingualMixin, models.Model):
     @property
     def is_draft(self):
         return self.status == self.Status.DRAFT
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            self._guard_frozen_fields()
-        super().save(*args, **kwargs)
 
     def _guard_frozen_fields(self):
         stored = type(self).objects.filter(pk=self.pk).first()
@@ -348,13 +349,13 @@ class LevelDescription(VersionPart):
     def __str__(self):
         return f"{self.category.code} L{self.level}"
 
-    @property
-    def text(self):
-        return self.localized("text")
-
     def save(self, *args, **kwargs):
         self.version_id = self.category.version_id
         super().save(*args, **kwargs)
+
+    @property
+    def text(self):
+        return self.localized("text")
 
 
 class Industry(VersionPart):
@@ -397,9 +398,7 @@ class Grade(VersionPart):
         _("要求行业深度"), default=0, validators=depth_validators
     )
     depth_industries = models.PositiveSmallIntegerField(_("达到深度的行业数"), default=1)
-    breadth_count = models.PositiveSmallIntegerField(
-        _("广度：至少几个类别"), null=True, blank=True
-    )
+    breadth_count = models.PositiveSmallIntegerField(_("广度：至少几个类别"), null=True, blank=True)
     breadth_level = models.PositiveSmallIntegerField(
         _("广度：达到等级"), null=True, blank=True, validators=level_validators
     )
@@ -459,7 +458,7 @@ class GradeTarget(VersionPart):
         super().save(*args, **kwargs)
 
 
-class ModelVersionEvent(models.Model):
+class ModelVersionEvent(DecisionRecord):
     """An audited decision on a version (created, published, retired): written once, never changed."""
 
     class Action(models.TextChoices):
@@ -472,30 +471,10 @@ class ModelVersionEvent(models.Model):
         ModelVersion, on_delete=models.PROTECT, related_name="events", verbose_name=_("模型版本")
     )
     action = models.CharField(_("操作"), max_length=16, choices=Action.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("操作人"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    at = models.DateTimeField(_("时间"), default=timezone.now)
-    note = models.TextField(_("说明"), blank=True)
-    details = models.JSONField(_("详情"), default=dict, blank=True)
 
-    class Meta:
+    class Meta(DecisionRecord.Meta):
         verbose_name = _("模型版本记录")
         verbose_name_plural = _("模型版本记录")
-        ordering = ["at", "pk"]
 
     def __str__(self):
         return f"v{self.version.number} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(_("审计记录一经写入不可修改。"))
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(_("审计记录不可删除。"))

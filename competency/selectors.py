@@ -8,7 +8,11 @@ def model_overview(version: ModelVersion) -> dict:
 
     A fixed number of queries whatever the model's size.
     """
-    categories = list(Category.objects.filter(version=version).select_related("domain").order_by("domain__order", "order"))
+    categories = list(
+        Category.objects.filter(version=version)
+        .select_related("domain")
+        .order_by("domain__order", "order")
+    )
     descriptions: dict[int, list] = {}
     for d in LevelDescription.objects.filter(category__version=version).order_by("level"):
         descriptions.setdefault(d.category_id, []).append(d)
@@ -16,7 +20,9 @@ def model_overview(version: ModelVersion) -> dict:
     for category in categories:
         if not domains or domains[-1]["domain"].pk != category.domain_id:
             domains.append({"domain": category.domain, "categories": []})
-        domains[-1]["categories"].append({"category": category, "levels": descriptions.get(category.pk, [])})
+        domains[-1]["categories"].append(
+            {"category": category, "levels": descriptions.get(category.pk, [])}
+        )
     grades = list(version.grades.order_by("order"))
     targets = {
         (t.grade_id, t.category_id): t.min_level

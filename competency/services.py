@@ -20,7 +20,10 @@ class VersionStateError(Exception):
 def create_draft_from(*, source: ModelVersion, by) -> ModelVersion:
     """A new draft with everything ``source`` owns, for editing (the source never changes)."""
     return import_model_data(
-        export_version(source), by=by, based_on=source, note=_("基于版本 %(n)s 创建") % {"n": source.number}
+        export_version(source),
+        by=by,
+        based_on=source,
+        note=_("基于版本 %(n)s 创建") % {"n": source.number},
     )
 
 

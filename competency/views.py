@@ -74,7 +74,9 @@ def version_export(request, number, fmt):
 def version_new_draft(request, number):
     source = get_object_or_404(ModelVersion, number=number)
     draft = services.create_draft_from(source=source, by=request.user)
-    messages.success(request, _("已基于版本 %(n)s 创建草稿版本 %(d)s。") % {"n": number, "d": draft.number})
+    messages.success(
+        request, _("已基于版本 %(n)s 创建草稿版本 %(d)s。") % {"n": number, "d": draft.number}
+    )
     return redirect("competency:version-detail", number=draft.number)
 
 
@@ -83,7 +85,9 @@ def version_new_draft(request, number):
 def version_publish(request, number):
     version = get_object_or_404(ModelVersion, number=number)
     try:
-        services.publish_version(version=version, by=request.user, note=request.POST.get("note", ""))
+        services.publish_version(
+            version=version, by=request.user, note=request.POST.get("note", "")
+        )
     except (ModelDataError, services.VersionStateError) as exc:
         for error in getattr(exc, "errors", [str(exc)]):
             messages.error(request, error)

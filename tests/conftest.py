@@ -24,9 +24,15 @@ def model_version(db) -> ModelVersion:
 
 @pytest.fixture
 def org(db):
-    province = OrgUnitFactory(code="P", name_zh="省公司", name_en="Province", kind=OrgUnit.Kind.PROVINCE)
-    c1 = OrgUnitFactory(code="C1", name_zh="甲市分公司", name_en="City 1", kind=OrgUnit.Kind.CITY, parent=province)
-    c2 = OrgUnitFactory(code="C2", name_zh="乙市分公司", name_en="City 2", kind=OrgUnit.Kind.CITY, parent=province)
+    province = OrgUnitFactory(
+        code="P", name_zh="省公司", name_en="Province", kind=OrgUnit.Kind.PROVINCE
+    )
+    c1 = OrgUnitFactory(
+        code="C1", name_zh="甲市分公司", name_en="City 1", kind=OrgUnit.Kind.CITY, parent=province
+    )
+    c2 = OrgUnitFactory(
+        code="C2", name_zh="乙市分公司", name_en="City 2", kind=OrgUnit.Kind.CITY, parent=province
+    )
     team_a = OrgUnitFactory(code="A", name_zh="甲队", name_en="Team A", parent=c1)
     team_b = OrgUnitFactory(code="B", name_zh="乙队", name_en="Team B", parent=c2)
     return {"P": province, "C1": c1, "C2": c2, "A": team_a, "B": team_b}
@@ -49,12 +55,16 @@ def hr(org):
 
 @pytest.fixture
 def city_head(org):
-    return _head(org["C1"], UserFactory(username="cityhead", org_unit=org["C1"], roles=[Role.SUPERVISOR]))
+    return _head(
+        org["C1"], UserFactory(username="cityhead", org_unit=org["C1"], roles=[Role.SUPERVISOR])
+    )
 
 
 @pytest.fixture
 def supervisor(org):
-    return _head(org["A"], UserFactory(username="supervisor", org_unit=org["A"], roles=[Role.SUPERVISOR]))
+    return _head(
+        org["A"], UserFactory(username="supervisor", org_unit=org["A"], roles=[Role.SUPERVISOR])
+    )
 
 
 @pytest.fixture
@@ -64,7 +74,9 @@ def manager(org, supervisor):
 
 @pytest.fixture
 def outsider_supervisor(org):
-    return _head(org["B"], UserFactory(username="outsidersup", org_unit=org["B"], roles=[Role.SUPERVISOR]))
+    return _head(
+        org["B"], UserFactory(username="outsidersup", org_unit=org["B"], roles=[Role.SUPERVISOR])
+    )
 
 
 @pytest.fixture
@@ -83,3 +95,6 @@ def personas(admin_user, hr, city_head, supervisor, manager, outsider_supervisor
         "outsider_supervisor": outsider_supervisor,
         "outsider": outsider,
     }
+
+
+from .browser import browser, page  # noqa: E402,F401  (fixtures for the browser tests)
