@@ -42,9 +42,22 @@ class OrgUnitAdmin(admin.ModelAdmin):
 
 @admin.register(OrgImport)
 class OrgImportAdmin(admin.ModelAdmin):
-    list_display = ["file_name", "status", "uploaded_by", "uploaded_at", "applied_at"]
+    list_display = ["file_name", "status", "uploaded_by", "uploaded_at", "applied_at", "applied_by"]
+    list_select_related = ["uploaded_by", "applied_by"]
     exclude = ["content"]
-    readonly_fields = ["file_name", "status", "summary", "uploaded_by", "uploaded_at", "applied_at"]
+    readonly_fields = [
+        "file_name",
+        "status",
+        "summary",
+        "uploaded_by",
+        "uploaded_at",
+        "applied_at",
+        "applied_by",
+    ]
+
+    def get_queryset(self, request):
+        # The stored file can be megabytes; the list and detail never show it.
+        return super().get_queryset(request).defer("content")
 
     def has_add_permission(self, request):
         return False

@@ -132,6 +132,23 @@ def person_visibility_q(user, person_field: str = "") -> Q:
     return q
 
 
+def supervised_q(user, person_field: str = "") -> Q:
+    """The filter for people ``user`` rates as supervisor.
+
+    Everyone in a subtree the user heads, except the user and the other heads of that same unit:
+    a head is rated by a head above, never by themself or a peer.
+    """
+    if not has_capability(user, Capability.REVIEW):
+        return Q(pk__in=[])
+    prefix = f"{person_field}__" if person_field else ""
+    q = Q(pk__in=[])
+    for unit in people_scope(user).units:
+        q |= Q(**{f"{prefix}org_unit__path__startswith": unit.path}) & ~Q(
+            **{f"{prefix}headed_units": unit}
+        )
+    return q & ~Q(**{f"{prefix}pk": user.pk})
+
+
 def can(user, capability: str, unit=None) -> bool:
     """May ``user`` exercise ``capability`` over ``unit`` (its whole subtree)?"""
     if not has_capability(user, capability):

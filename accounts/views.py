@@ -103,7 +103,7 @@ def org_import(request):
 @capability_required(Capability.IMPORT_ORG)
 def org_import_detail(request, pk):
     """The dry-run report of one upload; POST applies it (once, all or nothing)."""
-    records = OrgImport.objects.defer("content").select_related("uploaded_by")
+    records = OrgImport.objects.defer("content").select_related("uploaded_by", "applied_by")
     record = get_object_or_404(records, pk=pk)
     if request.method == "POST":
         _confirm_org_import(request, record)

@@ -4,7 +4,9 @@ This module holds the data and the rules about one object; the workflows (open a
 return, complete, close) live in ``services.py``.
 """
 
+import uuid
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,6 +20,7 @@ from accounts.audit import DecisionRecord
 from accounts.models import OrgUnit
 from accounts.permissions import person_visibility_q
 from competency.models import Category, Industry, ModelVersion, level_validators
+from competency.profiles import Shape
 
 
 class Cycle(models.Model):
@@ -41,6 +44,12 @@ class Cycle(models.Model):
     )
     self_deadline = models.DateField(_("自评截止日期"))
     review_deadline = models.DateField(_("主管评价截止日期"))
+    reminder_days = models.PositiveSmallIntegerField(
+        _("提前提醒天数"),
+        default=3,
+        validators=[MaxValueValidator(30)],
+        help_text=_("截止日期前多少天发送提醒邮件。"),
+    )
     final_rule = models.CharField(
         _("最终等级规则"), max_length=16, choices=FinalRule.choices, default=FinalRule.SUPERVISOR
     )
@@ -160,6 +169,12 @@ class Assessment(models.Model):
     self_saved_at = models.DateTimeField(_("自评保存时间"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    classification = models.CharField(
+        _("T型分类"), max_length=16, choices=Shape.choices, blank=True
+    )
+    # Bumped by every write: a page that saves with an older revision is told it is stale
+    # instead of overwriting someone else's change.
+    revision = models.PositiveIntegerField(_("修订号"), default=0)
 
     objects = AssessmentQuerySet.as_manager()
 
@@ -177,6 +192,45 @@ class Assessment(models.Model):
     @property
     def is_final(self):
         return self.status in {self.Status.COMPLETED, self.Status.NOT_COMPLETED}
+
+    @property
+    def self_editable(self) -> bool:
+        """The manager may still change the self-assessment (the cycle must be open too)."""
+        return self.status in SELF_EDITABLE
+
+    @property
+    def reviewable(self) -> bool:
+        return self.status == self.Status.SUBMITTED
+
+    def is_late(self, today) -> bool:
+        """Past the deadline of the phase the assessment is waiting in."""
+        if self.status in SELF_EDITABLE:
+            return today > self.cycle.self_deadline
+        if self.status == self.Status.SUBMITTED:
+            return today > self.cycle.review_deadline
+        return False
+
+
+SELF_EDITABLE = frozenset(
+    {
+        Assessment.Status.NOT_STARTED,
+        Assessment.Status.SELF_IN_PROGRESS,
+        Assessment.Status.RETURNED,
+    }
+)
+
+# The state machine: step → (states it may start from, state it ends in). Services apply a step
+# with a conditional UPDATE on (status, revision), so two people acting at once cannot both win.
+TRANSITIONS: dict[str, tuple[frozenset, str]] = {
+    "start": (frozenset({Assessment.Status.NOT_STARTED}), Assessment.Status.SELF_IN_PROGRESS),
+    "submit": (SELF_EDITABLE, Assessment.Status.SUBMITTED),
+    "return": (frozenset({Assessment.Status.SUBMITTED}), Assessment.Status.RETURNED),
+    "complete": (frozenset({Assessment.Status.SUBMITTED}), Assessment.Status.COMPLETED),
+    "expire": (
+        SELF_EDITABLE | {Assessment.Status.SUBMITTED},
+        Assessment.Status.NOT_COMPLETED,
+    ),
+}
 
 
 class Rating(models.Model):
@@ -262,10 +316,10 @@ class AssessmentEvent(DecisionRecord):
     """A recorded decision on an assessment (submitted, returned, completed…): never changed."""
 
     class Action(models.TextChoices):
-        OPENED = "opened", _("开始")
-        SELF_SUBMITTED = "self_submitted", _("提交自评")
-        RETURNED = "returned", _("退回")
-        COMPLETED = "completed", _("完成评价")
+        OPENED = "opened", _("已开始")
+        SELF_SUBMITTED = "self_submitted", _("已提交自评")
+        RETURNED = "returned", _("已退回")
+        COMPLETED = "completed", _("已完成评价")
         NOT_COMPLETED = "not_completed", _("未完成（周期结束）")
 
     assessment = models.ForeignKey(
@@ -279,3 +333,73 @@ class AssessmentEvent(DecisionRecord):
 
     def __str__(self):
         return f"{self.assessment} {self.get_action_display()}"
+
+
+def evidence_path(instance, filename: str) -> str:
+    """A random name under the cycle's folder: the uploaded name is kept in the row, never on disk."""
+    suffix = Path(filename).suffix.lower()[:10]
+    return f"evidence/{instance.assessment.cycle_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class Evidence(models.Model):
+    """A file backing a self rating (a category or an industry), seen only by who sees the assessment."""
+
+    MAX_BYTES = 10 * 1024 * 1024
+    ALLOWED_TYPES = {
+        ".pdf": "application/pdf",
+        ".doc": "application/msword",
+        ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ".xls": "application/vnd.ms-excel",
+        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ".ppt": "application/vnd.ms-powerpoint",
+        ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".txt": "text/plain",
+    }
+
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("能力评估")
+    )
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("能力类别"),
+    )
+    industry = models.ForeignKey(
+        Industry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("行业"),
+    )
+    file = models.FileField(_("文件"), upload_to=evidence_path, max_length=255)
+    original_name = models.CharField(_("文件名"), max_length=255)
+    content_type = models.CharField(_("文件类型"), max_length=100)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("上传人"),
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("佐证材料")
+        verbose_name_plural = _("佐证材料")
+        ordering = ["uploaded_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category__isnull=True) | Q(industry__isnull=True),
+                name="evidence_one_subject",
+            ),
+        ]
+
+    def __str__(self):
+        return self.original_name

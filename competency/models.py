@@ -462,10 +462,10 @@ class ModelVersionEvent(DecisionRecord):
     """An audited decision on a version (created, published, retired): written once, never changed."""
 
     class Action(models.TextChoices):
-        CREATED = "created", _("创建")
-        IMPORTED = "imported", _("导入")
-        PUBLISHED = "published", _("发布")
-        RETIRED = "retired", _("停用")
+        CREATED = "created", _("已创建")
+        IMPORTED = "imported", _("已导入")
+        PUBLISHED = "published", _("已发布")
+        RETIRED = "retired", _("已停用")
 
     version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, related_name="events", verbose_name=_("模型版本")

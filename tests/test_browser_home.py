@@ -5,7 +5,7 @@ import pytest
 from .browser import sign_in
 from .factories import DEMO_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_sign_in_and_switch_language(live_server, page, manager, model_version):

@@ -403,7 +403,7 @@ def test_stored_report_is_translated_when_read(model_version, monkeypatch):
     stored = oi.ImportReport.from_dict(report.as_dict())
     assert errors_of(stored) == errors_of(report)
     assert stored.errors[0].message == "上级单位“NOPE”不存在"
-    monkeypatch.setattr(oi, "gettext", lambda msgid: "EN " + msgid)  # a reader in another language
+    monkeypatch.setattr(oi.report, "gettext", lambda msgid: "EN " + msgid)  # another language
     assert stored.errors[0].message == "EN 上级单位“NOPE”不存在"
 
 
@@ -442,6 +442,23 @@ def record_url(record) -> str:
     return reverse("accounts:org-import-detail", args=[record.pk])
 
 
+def test_confirm_records_who_applied_the_import(client, hr, org, model_version):
+    client.force_login(hr)
+    upload(client, EXAMPLE.read_bytes())
+    record = OrgImport.objects.get()
+    assert record.applied_by is None
+    confirmer = UserFactory(
+        username="hr2", display_name="第二人事", org_unit=org["P"], roles=[Role.HR]
+    )
+    client.force_login(confirmer)
+    client.post(record_url(record))
+    record.refresh_from_db()
+    assert record.status == OrgImport.Status.APPLIED
+    assert (record.uploaded_by, record.applied_by) == (hr, confirmer)
+    client.force_login(hr)  # the page names the signed-in user too; read it as someone else
+    assert "第二人事" in client.get(record_url(record)).content.decode()
+
+
 def test_upload_with_errors_shows_them_and_cannot_be_confirmed(client, hr, model_version):
     client.force_login(hr)
     upload(client, with_rows(person("20001", "x", email="x@")))
@@ -464,6 +481,7 @@ def test_confirm_checks_again(client, hr, model_version):
     client.post(record_url(record))
     record.refresh_from_db()
     assert record.status == OrgImport.Status.FAILED and record.applied_at is None
+    assert record.applied_by is None
     assert record.summary["errors"][0]["msgid"] == oi.MSG_USERNAME_TAKEN
     assert snapshot() == before
 
@@ -505,7 +523,8 @@ def test_command_imports_a_good_file(model_version, tmp_path):
     call_command("import_org", str(EXAMPLE), stdout=out)
     assert "新建单位: 6" in out.getvalue()
     assert_example_imported()
-    assert OrgImport.objects.get().status == OrgImport.Status.APPLIED
+    record = OrgImport.objects.get()
+    assert record.status == OrgImport.Status.APPLIED and record.applied_by is None
 
 
 def test_command_dry_run_writes_nothing(model_version):

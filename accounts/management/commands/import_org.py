@@ -11,8 +11,8 @@ from accounts.org_import import ImportReport, apply_org_import, check_org_file
 
 class Command(BaseCommand):
     help = (
-        "Import units and people from a .csv or .xlsx file (format: accounts/org_import.py); "
-        "all or nothing. With --dry-run only check it."
+        "Import units and people from a .csv or .xlsx file "
+        "(format: accounts/org_import/__init__.py); all or nothing. With --dry-run only check it."
     )
 
     def add_arguments(self, parser):
