@@ -8,6 +8,9 @@ from .permissions import Capability, Role, has_capability, roles_of
 # (capability needed or None for everyone signed in, URL name, label)
 MENU = [
     (None, "home", _("首页")),
+    (Capability.SELF_ASSESS, "assessments:my-list", _("我的评估")),
+    (Capability.REVIEW, "assessments:review-list", _("团队评价")),
+    (Capability.MANAGE_CYCLES, "assessments:cycle-list", _("评估周期")),
     (Capability.IMPORT_ORG, "accounts:org-import", _("导入组织")),
     (Capability.VIEW_TEAM, "accounts:people-list", _("人员")),
     (Capability.EDIT_MODEL, "competency:version-list", _("能力模型")),
@@ -21,7 +24,13 @@ def navigation(request):
     roles = roles_of(user)
     return {
         "nav_items": [
-            {"url": reverse(name), "label": label, "active": request.path == reverse(name)}
+            {
+                "url": reverse(name),
+                "label": label,
+                "active": request.path.startswith(reverse(name))
+                if name != "home"
+                else request.path == "/",
+            }
             for capability, name, label in MENU
             if capability is None or has_capability(user, capability)
         ],

@@ -47,6 +47,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
 
 # Roles whose holders see every person and unit; everyone else sees self plus headed subtrees.
 ORGANISATION_WIDE_ROLES = frozenset({Role.HR, Role.ADMIN})
+# Assessments are HR data: the system administrator sees them only as a person or a head.
+ASSESSMENT_WIDE_ROLES = frozenset({Role.HR})
 
 # Django model permissions each role group carries (the admin site reads these).
 ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
@@ -103,24 +105,26 @@ def has_capability(user, capability: str) -> bool:
     return any(capability in ROLE_CAPABILITIES.get(role, ()) for role in roles_of(user))
 
 
-def people_scope(user) -> PeopleScope:
-    """Everyone for HR/admin; otherwise self plus the subtrees of the units the user heads."""
+def people_scope(user, wide_roles: frozenset = ORGANISATION_WIDE_ROLES) -> PeopleScope:
+    """Everyone for the ``wide_roles``; otherwise self plus the subtrees of the units the user heads."""
     if not user.is_authenticated or not user.is_active:
         return PeopleScope(nobody=True)
-    if roles_of(user) & ORGANISATION_WIDE_ROLES:
+    if roles_of(user) & wide_roles:
         return PeopleScope(everyone=True)
     if not hasattr(user, "_headed_units"):
         user._headed_units = tuple(user.headed_units.only("pk", "path"))
     return PeopleScope(units=user._headed_units)
 
 
-def person_visibility_q(user, person_field: str = "") -> Q:
+def person_visibility_q(
+    user, person_field: str = "", wide_roles: frozenset = ORGANISATION_WIDE_ROLES
+) -> Q:
     """The filter for rows that belong to a person ``user`` may see.
 
     ``person_field`` is the path from the queried model to the person ("" for User itself,
     "person" for assessments, …). This is the one place the scoping rule is written.
     """
-    scope = people_scope(user)
+    scope = people_scope(user, wide_roles)
     if scope.nobody:
         return Q(pk__in=[])
     if scope.everyone:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import DecisionRecord
 from accounts.models import OrgUnit
-from accounts.permissions import person_visibility_q
+from accounts.permissions import ASSESSMENT_WIDE_ROLES, person_visibility_q
 from competency.models import Category, Industry, ModelVersion, level_validators
 from competency.profiles import Shape
 
@@ -118,8 +118,8 @@ class Cycle(models.Model):
 
 class AssessmentQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Assessments of the people ``user`` may see (the one scoping idiom)."""
-        return self.filter(person_visibility_q(user, "person"))
+        """Assessments of the people ``user`` may see: own, headed subtrees, or all for HR."""
+        return self.filter(person_visibility_q(user, "person", ASSESSMENT_WIDE_ROLES))
 
     def completed(self):
         return self.filter(status=Assessment.Status.COMPLETED)

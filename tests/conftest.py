@@ -98,3 +98,30 @@ def personas(admin_user, hr, city_head, supervisor, manager, outsider_supervisor
 
 
 from .browser import browser, page  # noqa: E402,F401  (fixtures for the browser tests)
+
+
+@pytest.fixture
+def draft_cycle(model_version, hr, org):
+    from datetime import date
+
+    from assessments.models import Cycle
+
+    cycle = Cycle.objects.create(
+        name="2026 年度评估",
+        model_version=model_version,
+        self_deadline=date(2026, 12, 15),
+        review_deadline=date(2026, 12, 31),
+        created_by=hr,
+    )
+    cycle.participant_units.add(org["P"])
+    return cycle
+
+
+@pytest.fixture
+def open_cycle(draft_cycle, personas, hr):
+    """An open cycle over the whole province: every manager and supervisor has an assessment."""
+    from assessments.services import open_cycle
+
+    open_cycle(cycle=draft_cycle, by=hr)
+    draft_cycle.refresh_from_db()
+    return draft_cycle
