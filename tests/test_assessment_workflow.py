@@ -6,7 +6,6 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from assessments.models import Assessment, AssessmentEvent, Cycle, Rating
-from assessments.services import open_cycle as open_cycle_service
 from assessments.services import (
     IncompleteAssessment,
     RatingInput,
@@ -18,6 +17,7 @@ from assessments.services import (
     save_self_assessment,
     submit_self_assessment,
 )
+from assessments.services import open_cycle as open_cycle_service
 
 from .assessment_helpers import codes, complete, fill_self, review, submit
 from .factories import UserFactory
