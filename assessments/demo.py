@@ -4,10 +4,11 @@ Idempotent: units, people and the cycle are found by their natural keys and crea
 """
 
 import random
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import OrgUnit, User
@@ -15,10 +16,12 @@ from accounts.permissions import Role
 from competency.models import ModelVersion
 from competency.services import install_default_model
 
+from . import services
 from .models import Assessment, AssessmentEvent, Cycle, IndustryRating, Rating
 
 DEMO_PASSWORD = "tshape-demo"
 DEMO_CYCLE_NAME = "2025年度能力摸底评估"
+DEMO_OPEN_CYCLE_NAME = "2026年度能力评估"
 
 UNITS = [
     # code, parent, zh, en, kind
@@ -97,11 +100,16 @@ def seed_demo(*, stdout=None) -> dict:
             "seed_demo refuses to run under production settings (TSHAPE_ENV=production)."
         )
     install_default_model()
-    with transaction.atomic():
+    # The demo's workflow steps would e-mail forty people; nobody needs those messages.
+    with (
+        override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
+        transaction.atomic(),
+    ):
         units = _seed_units()
         people = _seed_people(units)
         cycle = _seed_cycle(units, people)
-    return {"units": len(units), "people": len(people), "cycle": cycle.pk}
+        open_cycle = _seed_open_cycle(units, people)
+    return {"units": len(units), "people": len(people), "cycle": cycle.pk, "open_cycle": open_cycle.pk}
 
 
 def _seed_units() -> dict[str, OrgUnit]:
@@ -233,6 +241,88 @@ def _seed_ratings(cycle, version, participants):
         AssessmentEvent.objects.create(
             assessment=assessment, action=action, actor=reviewer if completed else None
         )
+
+
+def _seed_open_cycle(units, people) -> Cycle:
+    """An open cycle with assessments in every state, driven through the real workflow."""
+    cycle = Cycle.objects.filter(name=DEMO_OPEN_CYCLE_NAME).first()
+    if cycle is not None:
+        return cycle
+    today = timezone.localdate()
+    cycle = Cycle.objects.create(
+        name=DEMO_OPEN_CYCLE_NAME,
+        model_version=ModelVersion.objects.published().order_by("-number").first(),
+        self_deadline=today + timedelta(days=14),
+        review_deadline=today + timedelta(days=28),
+        created_by=people["hr"],
+    )
+    cycle.participant_units.add(units["DEMO"])
+    services.open_cycle(cycle=cycle, by=people["hr"])
+    rng = random.Random(2026)  # noqa: S311 - demo data, reproducible on purpose
+    plan = _open_cycle_plan(cycle)
+    for assessment, state in plan:
+        _drive(assessment, state, rng)
+    return cycle
+
+
+def _open_cycle_plan(cycle):
+    """Which demo assessment ends in which state (the named logins in telling ones)."""
+    states = ["completed", "submitted", "returned", "self_in_progress", "not_started"]
+    plan = []
+    for i, assessment in enumerate(
+        cycle.assessments.select_related("person").order_by("person__employee_no")
+    ):
+        username = assessment.person.username
+        if username == "manager":
+            state = "self_in_progress"
+        elif username == "outsider":
+            state = "not_started"
+        elif username in {"supervisor", "eh_head", "xs_head", "province_head"}:
+            state = "not_started"
+        else:
+            state = states[i % len(states)]
+        plan.append((assessment, state))
+    return plan
+
+
+def _drive(assessment, state, rng):
+    if state == "not_started":
+        return
+    person = assessment.person
+    codes = list(
+        assessment.ratings.order_by("category__domain__order", "category__order").values_list(
+            "category__code", flat=True
+        )
+    )
+    mean = GRADE_TARGET_MEAN.get(person.job_grade, 2.2)
+    levels = {c: _clamp(round(rng.gauss(mean + CATEGORY_BIAS.get(c, 0), 0.7))) for c in codes}
+    partial = codes if state != "self_in_progress" else codes[:5]
+    assessment = services.save_self_assessment(
+        assessment=assessment,
+        by=person,
+        revision=assessment.revision,
+        ratings={c: services.RatingInput(levels[c], "") for c in partial},
+        industries={"government": services.IndustryInput(_clamp(round(mean)), "政务客户SWOT（示例）")},
+    )
+    if state == "self_in_progress":
+        return
+    assessment = services.submit_self_assessment(assessment=assessment, by=person, revision=assessment.revision)
+    if state == "submitted":
+        return
+    supervisor = person.supervisors().first()
+    if state == "returned":
+        services.return_assessment(
+            assessment=assessment, by=supervisor, revision=assessment.revision, reason="请为“IT知识”补充项目案例。"
+        )
+        return
+    assessment = services.save_review(
+        assessment=assessment,
+        by=supervisor,
+        revision=assessment.revision,
+        ratings={c: services.RatingInput(max(1, levels[c] - rng.choice([0, 0, 1])), "") for c in codes},
+        depths={"government": _clamp(round(mean))},
+    )
+    services.complete_assessment(assessment=assessment, by=supervisor, revision=assessment.revision)
 
 
 def _clamp(level: int) -> int:

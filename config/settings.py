@@ -145,6 +145,7 @@ EMAIL_BACKEND = env.str(
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -166,7 +167,11 @@ REST_FRAMEWORK = {
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL or None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+# Tests run tasks eagerly too (the broker is still configured): the tests that exercise a real
+# worker switch eager execution off for themselves and start one.
+CELERY_TASK_ALWAYS_EAGER = env.bool(
+    "CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL or TSHAPE_ENV == "test"
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 # Queues: default, reports (batch computation), mail; the worker in docker-compose serves all three.
 CELERY_TASK_DEFAULT_QUEUE = "default"

@@ -125,3 +125,6 @@ def open_cycle(draft_cycle, personas, hr):
     open_cycle(cycle=draft_cycle, by=hr)
     draft_cycle.refresh_from_db()
     return draft_cycle
+
+
+from .worker import celery_worker  # noqa: E402,F401  (a real Celery worker process)

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import OrgUnit, User
-from assessments.demo import DEMO_PASSWORD
+from assessments.demo import DEMO_CYCLE_NAME, DEMO_OPEN_CYCLE_NAME, DEMO_PASSWORD
 from assessments.models import Assessment, Cycle, Rating
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def test_demo_people_stand_where_the_readme_says(client):
 
 def test_demo_cycle_is_closed_with_plausible_final_levels(client):
     call_command("seed_demo")
-    cycle = Cycle.objects.get()
+    cycle = Cycle.objects.get(name=DEMO_CYCLE_NAME)
     assert cycle.status == Cycle.Status.CLOSED
     completed = cycle.assessments.filter(status=Assessment.Status.COMPLETED)
     not_completed = cycle.assessments.filter(status=Assessment.Status.NOT_COMPLETED)
@@ -60,7 +60,7 @@ def test_demo_cycle_is_closed_with_plausible_final_levels(client):
     assert not Rating.objects.filter(
         assessment__in=not_completed, final_level__isnull=False
     ).exists()
-    assert Assessment.objects.get(person__username="manager").status == Assessment.Status.COMPLETED
+    assert cycle.assessments.get(person__username="manager").status == Assessment.Status.COMPLETED
 
 
 def test_seed_demo_refuses_production_settings(settings):
@@ -68,3 +68,16 @@ def test_seed_demo_refuses_production_settings(settings):
     with pytest.raises(CommandError, match="production"):
         call_command("seed_demo")
     assert not User.objects.filter(username="manager").exists()
+
+
+def test_demo_open_cycle_has_assessments_in_every_state(client):
+    call_command("seed_demo")
+    cycle = Cycle.objects.get(name=DEMO_OPEN_CYCLE_NAME)
+    assert cycle.status == Cycle.Status.OPEN
+    states = set(cycle.assessments.values_list("status", flat=True))
+    assert states == {"not_started", "self_in_progress", "submitted", "returned", "completed"}
+    manager = cycle.assessments.get(person__username="manager")
+    assert manager.status == "self_in_progress"  # the demo manager can carry on in the browser
+    returned = cycle.assessments.filter(status="returned").first()
+    assert returned.events.get(action="returned").note
+    assert cycle.assessments.filter(status="submitted", person__org_unit__code="DEMO-EH-GOV").exists()

@@ -12,6 +12,7 @@ class Command(BaseCommand):
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"Demo ready: {result['units']} units, {result['people']} people, cycle #{result['cycle']}. "
+            f"Demo ready: {result['units']} units, {result['people']} people, "
+            f"closed cycle #{result['cycle']}, open cycle #{result['open_cycle']}. "
             f"Logins admin / hr / supervisor / manager / outsider, password {DEMO_PASSWORD}"
         )
