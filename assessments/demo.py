@@ -109,7 +109,12 @@ def seed_demo(*, stdout=None) -> dict:
         people = _seed_people(units)
         cycle = _seed_cycle(units, people)
         open_cycle = _seed_open_cycle(units, people)
-    return {"units": len(units), "people": len(people), "cycle": cycle.pk, "open_cycle": open_cycle.pk}
+    return {
+        "units": len(units),
+        "people": len(people),
+        "cycle": cycle.pk,
+        "open_cycle": open_cycle.pk,
+    }
 
 
 def _seed_units() -> dict[str, OrgUnit]:
@@ -275,10 +280,8 @@ def _open_cycle_plan(cycle):
         username = assessment.person.username
         if username == "manager":
             state = "self_in_progress"
-        elif username == "outsider":
-            state = "not_started"
-        elif username in {"supervisor", "eh_head", "xs_head", "province_head"}:
-            state = "not_started"
+        elif username in {"outsider", "supervisor", "eh_head", "xs_head", "province_head"}:
+            state = "not_started"  # the named logins find their own work still to do
         else:
             state = states[i % len(states)]
         plan.append((assessment, state))
@@ -302,24 +305,33 @@ def _drive(assessment, state, rng):
         by=person,
         revision=assessment.revision,
         ratings={c: services.RatingInput(levels[c], "") for c in partial},
-        industries={"government": services.IndustryInput(_clamp(round(mean)), "政务客户SWOT（示例）")},
+        industries={
+            "government": services.IndustryInput(_clamp(round(mean)), "政务客户SWOT（示例）")
+        },
     )
     if state == "self_in_progress":
         return
-    assessment = services.submit_self_assessment(assessment=assessment, by=person, revision=assessment.revision)
+    assessment = services.submit_self_assessment(
+        assessment=assessment, by=person, revision=assessment.revision
+    )
     if state == "submitted":
         return
     supervisor = person.supervisors().first()
     if state == "returned":
         services.return_assessment(
-            assessment=assessment, by=supervisor, revision=assessment.revision, reason="请为“IT知识”补充项目案例。"
+            assessment=assessment,
+            by=supervisor,
+            revision=assessment.revision,
+            reason="请为“IT知识”补充项目案例。",
         )
         return
     assessment = services.save_review(
         assessment=assessment,
         by=supervisor,
         revision=assessment.revision,
-        ratings={c: services.RatingInput(max(1, levels[c] - rng.choice([0, 0, 1])), "") for c in codes},
+        ratings={
+            c: services.RatingInput(max(1, levels[c] - rng.choice([0, 0, 1])), "") for c in codes
+        },
         depths={"government": _clamp(round(mean))},
     )
     services.complete_assessment(assessment=assessment, by=supervisor, revision=assessment.revision)

@@ -153,11 +153,17 @@ class Assessment(models.Model):
         related_name="+",
     )
     target_grade = models.CharField(_("目标职级"), max_length=16, blank=True)
+    # Database defaults too: opening a cycle inserts rows set-based, naming only the key columns.
     status = models.CharField(
-        _("状态"), max_length=20, choices=Status.choices, default=Status.NOT_STARTED, db_index=True
+        _("状态"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.NOT_STARTED,
+        db_default=Status.NOT_STARTED,
+        db_index=True,
     )
-    self_comment = models.TextField(_("自评总结"), blank=True)
-    supervisor_comment = models.TextField(_("主管评语"), blank=True)
+    self_comment = models.TextField(_("自评总结"), blank=True, default="", db_default="")
+    supervisor_comment = models.TextField(_("主管评语"), blank=True, default="", db_default="")
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("评价人"),
@@ -170,11 +176,14 @@ class Assessment(models.Model):
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     classification = models.CharField(
-        _("T型分类"), max_length=16, choices=Shape.choices, blank=True
+        _("T型分类"), max_length=16, choices=Shape.choices, blank=True, default="", db_default=""
     )
     # Bumped by every write: a page that saves with an older revision is told it is stale
     # instead of overwriting someone else's change.
-    revision = models.PositiveIntegerField(_("修订号"), default=0)
+    revision = models.PositiveIntegerField(_("修订号"), default=0, db_default=0)
+    last_save_token = models.CharField(
+        max_length=64, blank=True, editable=False, default="", db_default=""
+    )
 
     objects = AssessmentQuerySet.as_manager()
 
@@ -245,11 +254,11 @@ class Rating(models.Model):
     self_level = models.PositiveSmallIntegerField(
         _("自评等级"), null=True, blank=True, validators=level_validators
     )
-    self_comment = models.TextField(_("自评说明"), blank=True)
+    self_comment = models.TextField(_("自评说明"), blank=True, default="", db_default="")
     supervisor_level = models.PositiveSmallIntegerField(
         _("主管评价等级"), null=True, blank=True, validators=level_validators
     )
-    supervisor_comment = models.TextField(_("主管评语"), blank=True)
+    supervisor_comment = models.TextField(_("主管评语"), blank=True, default="", db_default="")
     final_level = models.PositiveSmallIntegerField(
         _("最终等级"), null=True, blank=True, validators=level_validators
     )

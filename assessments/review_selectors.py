@@ -91,16 +91,23 @@ def status_counts(assessments: QuerySet) -> list[dict]:
     ]
 
 
-def review_list_page(user, filters: ReviewFilters, page_number) -> tuple[Page, list[dict]]:
-    """One page of the user's team assessments, and the per-status counts under the filters."""
+def review_list_page(user, filters: ReviewFilters, page_number, today) -> tuple[Page, list[dict]]:
+    """One page of the user's team assessments (each marked ``late`` or not) and the per-status
+    counts under the same filters but the status."""
     scoped = supervised_assessments(user)
     counts = status_counts(filters.apply(scoped, with_status=False))
     rows = (
         filters.apply(scoped)
         .select_related("cycle", "person", "person__org_unit")
-        .order_by("-cycle__created_at", "-cycle_id", "person__org_unit__path", "person__employee_no")
+        .order_by(
+            "-cycle__created_at", "-cycle_id", "person__org_unit__path", "person__employee_no", "pk"
+        )
     )
-    return Paginator(rows, PAGE_SIZE).get_page(page_number), counts
+    page = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    page.object_list = list(page.object_list)
+    for assessment in page.object_list:
+        assessment.late = assessment.is_late(today)
+    return page, counts
 
 
 # --- one review sheet ---------------------------------------------------------------------------
@@ -118,10 +125,15 @@ class CategoryRow:
     supervisor_comment: str = ""
     missing_level: bool = False
     missing_comment: bool = False
+    errors: list = field(default_factory=list)
 
     @property
     def self_level(self) -> int | None:
         return self.rating.self_level
+
+    @property
+    def self_level_name(self) -> str:
+        return next((lv["name"] for lv in self.levels if lv["value"] == self.self_level), "")
 
     @property
     def difference(self) -> int | None:
@@ -134,6 +146,14 @@ class CategoryRow:
     def needs_comment(self) -> bool:
         return self.difference is not None and abs(self.difference) >= COMMENT_REQUIRED_DIFFERENCE
 
+    @property
+    def difference_class(self) -> str:
+        """A CSS class for the compare bar: ``diff-neg-2`` … ``diff-pos-4``, ``diff-0``."""
+        d = self.difference
+        if not d:
+            return "diff-0" if d == 0 else "diff-none"
+        return f"diff-{'pos' if d > 0 else 'neg'}-{abs(d)}"
+
 
 @dataclass
 class IndustryRow:
@@ -143,6 +163,7 @@ class IndustryRow:
     evidence: list[Evidence]
     supervisor_depth: int | None = None
     missing_depth: bool = False
+    errors: list = field(default_factory=list)
 
     @property
     def industry(self):
@@ -163,14 +184,27 @@ class ReviewSheet:
     def categories(self) -> list[CategoryRow]:
         return [row for domain in self.domains for row in domain["rows"]]
 
-    def overlay(self, values: dict) -> None:
-        """Show ``values`` (what the supervisor typed) instead of the stored supervisor ratings."""
+    @property
+    def compare_summary(self) -> dict:
+        """How many categories the person rates higher than, lower than, or as the supervisor."""
+        diffs = [row.difference for row in self.categories if row.difference is not None]
+        return {
+            "over": sum(d < 0 for d in diffs),
+            "under": sum(d > 0 for d in diffs),
+            "same": sum(d == 0 for d in diffs),
+        }
+
+    def overlay(self, values: dict, errors: dict) -> None:
+        """Show ``values`` (what the supervisor typed) and their errors instead of what is stored."""
         for row in self.categories:
-            code = row.category.code
-            row.supervisor_level = values.get(f"level-{code}")
-            row.supervisor_comment = values.get(f"comment-{code}", "")
+            level, comment = f"level-{row.category.code}", f"comment-{row.category.code}"
+            row.supervisor_level = values.get(level)
+            row.supervisor_comment = values.get(comment) or ""
+            row.errors = [*errors.get(level, []), *errors.get(comment, [])]
         for row in self.industries:
-            row.supervisor_depth = values.get(f"depth-{row.industry.code}")
+            depth = f"depth-{row.industry.code}"
+            row.supervisor_depth = values.get(depth)
+            row.errors = list(errors.get(depth, []))
 
     def mark_missing(self) -> None:
         """Flag the fields completion still needs (the rule of ``services.review_gaps``)."""
@@ -235,7 +269,9 @@ def review_sheet(assessment: Assessment) -> ReviewSheet:
     )
     sheet.industries = [
         IndustryRow(
-            rating=r, evidence=by_industry.get(r.industry_id, []), supervisor_depth=r.supervisor_depth
+            rating=r,
+            evidence=by_industry.get(r.industry_id, []),
+            supervisor_depth=r.supervisor_depth,
         )
         for r in industry_ratings
     ]

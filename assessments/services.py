@@ -24,6 +24,7 @@ from .models import (
     Assessment,
     AssessmentEvent,
     Cycle,
+    Evidence,
     IndustryRating,
     Rating,
 )
@@ -46,6 +47,17 @@ class StaleAssessment(WorkflowError):
                 "此评估在您打开页面后已被修改（可能在另一个窗口或由他人修改）。请刷新页面后再操作，您刚才的修改未被保存。"
             )
         )
+
+
+class Missing(str):
+    """What is missing, in words, carrying the form field it belongs to (for marking the field)."""
+
+    field: str
+
+    def __new__(cls, message: str, field: str):
+        item = super().__new__(cls, message)
+        item.field = field
+        return item
 
 
 class IncompleteAssessment(WorkflowError):
@@ -96,15 +108,14 @@ def create_missing_assessments(cycle: Cycle) -> int:
     a, r, c = Assessment._meta.db_table, Rating._meta.db_table, "competency_category"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {a} (cycle_id, person_id, org_unit_id, target_grade, status, "  # noqa: S608
-            "self_comment, supervisor_comment, classification, revision) "
-            f"SELECT %s, p.pk, p.org_unit_id, p.job_grade, %s, '', '', '', 0 FROM ({people_sql}) p",
-            [cycle.pk, Assessment.Status.NOT_STARTED, *people_params],
+            f"INSERT INTO {a} (cycle_id, person_id, org_unit_id, target_grade) "  # noqa: S608
+            f"SELECT %s, p.pk, p.org_unit_id, p.job_grade FROM ({people_sql}) p",
+            [cycle.pk, *people_params],
         )
         created = cursor.rowcount
         cursor.execute(
-            f"INSERT INTO {r} (assessment_id, category_id, self_comment, supervisor_comment) "  # noqa: S608
-            f"SELECT a.id, c.id, '', '' FROM {a} a CROSS JOIN {c} c "
+            f"INSERT INTO {r} (assessment_id, category_id) "  # noqa: S608
+            f"SELECT a.id, c.id FROM {a} a CROSS JOIN {c} c "
             f"WHERE a.cycle_id = %s AND c.version_id = %s "
             f"AND NOT EXISTS (SELECT 1 FROM {r} r WHERE r.assessment_id = a.id)",
             [cycle.pk, cycle.model_version_id],
@@ -174,14 +185,21 @@ def close_cycle(*, cycle: Cycle, by) -> int:
 # --- one assessment -----------------------------------------------------------------------------
 
 
-def _lock(assessment: Assessment, revision: int | None) -> Assessment:
-    """The row, locked for this transaction; refuses a page that saw an older revision."""
+def _lock(assessment: Assessment, revision: int | None, save_token: str = "") -> Assessment:
+    """The row, locked for this transaction; refuses a page that saw an older revision.
+
+    A retry of a save whose first try was applied (its answer lost on the way back) carries the
+    same ``save_token`` and the revision before that save: it is the same author's latest
+    snapshot, so it is accepted rather than called stale.
+    """
     locked = (
         Assessment.objects.select_for_update(of=("self",))
         .select_related("cycle", "cycle__model_version", "person")
         .get(pk=assessment.pk)
     )
-    if revision is not None and locked.revision != revision:
+    replay = bool(save_token) and save_token == locked.last_save_token
+    current = revision == locked.revision or (replay and revision == locked.revision - 1)
+    if revision is not None and not current:
         raise StaleAssessment()
     if locked.cycle.status != Cycle.Status.OPEN:
         raise WorkflowError(_("评估周期未在进行中，评估不能再修改。"))
@@ -268,10 +286,11 @@ def save_self_assessment(
     ratings: dict[str, RatingInput] | None = None,
     industries: dict[str, IndustryInput] | None = None,
     comment: str | None = None,
+    save_token: str = "",
 ) -> Assessment:
     """Save (part of) the manager's draft; the first save moves "not started" to "in progress"."""
     with transaction.atomic():
-        assessment = _lock(assessment, revision)
+        assessment = _lock(assessment, revision, save_token)
         if assessment.person_id != by.pk:
             raise PermissionDenied
         if not assessment.self_editable:
@@ -280,7 +299,8 @@ def save_self_assessment(
             _apply_ratings(assessment, ratings, "self_level", "self_comment")
         if industries is not None:
             _apply_industries(assessment, industries)
-        changed = ["self_saved_at"]
+        changed = ["self_saved_at", "last_save_token"]
+        assessment.last_save_token = save_token[:64]
         if comment is not None:
             assessment.self_comment = _check_comment(comment)
             changed.append("self_comment")
@@ -291,10 +311,41 @@ def save_self_assessment(
     return assessment
 
 
+def _lock_own_editable(assessment: Assessment, by) -> Assessment:
+    """The person's own assessment, locked, while the self-assessment may still change."""
+    try:
+        locked = _lock(assessment, None)
+    except WorkflowError as exc:
+        raise WorkflowError(_("自评已提交或评估周期已结束，佐证材料不能再修改。")) from exc
+    if locked.person_id != by.pk:
+        raise PermissionDenied
+    if not locked.self_editable:
+        raise WorkflowError(_("自评已提交或评估周期已结束，佐证材料不能再修改。"))
+    return locked
+
+
+def attach_evidence(*, assessment: Assessment, by, evidence: Evidence) -> Evidence:
+    """Store an evidence file on one's own editable self-assessment (the page stays current)."""
+    with transaction.atomic():
+        evidence.assessment = _lock_own_editable(assessment, by)
+        evidence.uploaded_by = by
+        evidence.save()
+    return evidence
+
+
+def remove_evidence(*, evidence: Evidence, by) -> None:
+    """Delete an evidence file while editable; the stored file goes only once the delete commits."""
+    with transaction.atomic():
+        _lock_own_editable(evidence.assessment, by)
+        storage, name = evidence.file.storage, evidence.file.name
+        evidence.delete()
+        transaction.on_commit(lambda: storage.delete(name))
+
+
 def self_assessment_gaps(assessment: Assessment) -> list[str]:
     """What the manager still has to fill in before submitting (empty when complete)."""
     missing = [
-        _("“%(name)s”的自评等级") % {"name": r.category.name}
+        Missing(_("“%(name)s”的自评等级") % {"name": r.category.name}, f"level-{r.category.code}")
         for r in assessment.ratings.select_related("category", "category__domain").order_by(
             "category__domain__order", "category__order"
         )
@@ -302,9 +353,11 @@ def self_assessment_gaps(assessment: Assessment) -> list[str]:
     ]
     industries = list(assessment.industry_ratings.select_related("industry"))
     if not industries:
-        missing.append(_("至少选择一个行业并评定研究深度"))
+        missing.append(Missing(_("至少选择一个行业并评定研究深度"), "industry"))
     missing += [
-        _("行业“%(name)s”的研究深度") % {"name": i.industry.name}
+        Missing(
+            _("行业“%(name)s”的研究深度") % {"name": i.industry.name}, f"depth-{i.industry.code}"
+        )
         for i in industries
         if i.self_depth is None
     ]
@@ -381,17 +434,28 @@ def review_gaps(assessment: Assessment) -> list[str]:
         "category__domain__order", "category__order"
     ):
         if r.supervisor_level is None:
-            missing.append(_("“%(name)s”的主管评价等级") % {"name": r.category.name})
+            missing.append(
+                Missing(
+                    _("“%(name)s”的主管评价等级") % {"name": r.category.name},
+                    f"level-{r.category.code}",
+                )
+            )
         elif (
             r.self_level is not None
             and abs(r.supervisor_level - r.self_level) >= COMMENT_REQUIRED_DIFFERENCE
             and not r.supervisor_comment
         ):
             missing.append(
-                _("“%(name)s”的评语（与自评相差两级或以上时必填）") % {"name": r.category.name}
+                Missing(
+                    _("“%(name)s”的评语（与自评相差两级或以上时必填）") % {"name": r.category.name},
+                    f"comment-{r.category.code}",
+                )
             )
     missing += [
-        _("行业“%(name)s”的主管评价深度") % {"name": i.industry.name}
+        Missing(
+            _("行业“%(name)s”的主管评价深度") % {"name": i.industry.name},
+            f"depth-{i.industry.code}",
+        )
         for i in assessment.industry_ratings.select_related("industry")
         if i.supervisor_depth is None
     ]

@@ -5,6 +5,8 @@ version numbers are not part of the document (the importing system numbers its o
 """
 
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -25,6 +27,7 @@ from .models import (
 )
 
 FORMAT = "tshape-model/1"
+DEFAULT_MODEL_FILE = Path(__file__).resolve().parent / "data" / "default_model.json"
 LANGS = ("zh-hans", "en")
 CLASSIFICATION_KEYS = (
     "breadth_level",
@@ -239,12 +242,46 @@ def _check_grades(check: _Checker, grades, category_codes: list[str]):
             check.integer(breadth.get("level"), f"{where}.breadth.level", 1, 5)
 
 
+# --- files -------------------------------------------------------------------------------------
+
+FILE_FORMATS = {".json": "json", ".xlsx": "xlsx", ".csv": "moodle-csv"}
+
+
+def format_for(file_name: str) -> str | None:
+    """The exchange format a file name suggests (json, xlsx or moodle-csv), None when unknown."""
+    for suffix, fmt in FILE_FORMATS.items():
+        if file_name.lower().endswith(suffix):
+            return fmt
+    return None
+
+
+def read_document(content: bytes, fmt: str) -> dict:
+    """The exchange document in a JSON or .xlsx file's bytes; ``ModelDataError`` when unreadable."""
+    if fmt == "xlsx":
+        try:
+            return data_from_workbook(io.BytesIO(content))
+        except (KeyError, TypeError, AttributeError) as exc:
+            # A workbook with the right sheets but a missing column or a malformed cell.
+            raise ModelDataError(
+                [_("Excel 文件的结构不符合模型格式（%(error)s）") % {"error": exc}]
+            ) from exc
+    try:
+        return json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelDataError([_("不是有效的 UTF-8 JSON 文件：%(error)s") % {"error": exc}]) from exc
+
+
 def _split(texts: dict, field: str) -> dict[str, str]:
     return {f"{field}_zh": texts["zh-hans"], f"{field}_en": texts["en"]}
 
 
 def import_model_data(
-    data: Any, *, by=None, based_on: ModelVersion | None = None, note: str = ""
+    data: Any,
+    *,
+    by=None,
+    based_on: ModelVersion | None = None,
+    note: str = "",
+    details: dict | None = None,
 ) -> ModelVersion:
     """Create a new draft version from the document, all or nothing; raises ``ModelDataError``."""
     errors = validate_model_data(data)
@@ -268,7 +305,7 @@ def import_model_data(
             else ModelVersionEvent.Action.IMPORTED,
             actor=by,
             note=note,
-            details={"based_on": based_on.number if based_on else None},
+            details={"based_on": based_on.number if based_on else None, **(details or {})},
         )
     return version
 

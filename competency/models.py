@@ -1,5 +1,6 @@
 """The versioned competency model. A published version is immutable: every write path is guarded."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -478,3 +479,49 @@ class ModelVersionEvent(DecisionRecord):
 
     def __str__(self):
         return f"v{self.version.number} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ModelImport(models.Model):
+    """An uploaded model file (JSON, Excel or Moodle CSV): previewed, then made a draft at most once."""
+
+    class Format(models.TextChoices):
+        JSON = "json", _("JSON（tshape-model/1）")
+        XLSX = "xlsx", _("Excel（.xlsx）")
+        MOODLE_CSV = "moodle-csv", _("Moodle 能力框架 CSV")
+
+    class Status(models.TextChoices):
+        CHECKED = "checked", _("已校验")
+        FAILED = "failed", _("校验未通过")
+        APPLIED = "applied", _("已创建草稿")
+
+    file_name = models.CharField(_("文件名"), max_length=255)
+    file_format = models.CharField(_("格式"), max_length=16, choices=Format.choices)
+    content = models.BinaryField(_("文件内容"))
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices)
+    # The preview shown before confirming, including the document a confirmation creates.
+    preview = models.JSONField(_("预览"), default=dict)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+    version = models.ForeignKey(
+        ModelVersion,
+        verbose_name=_("创建的草稿版本"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    applied_at = models.DateTimeField(_("创建草稿时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("模型导入")
+        verbose_name_plural = _("模型导入")
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_status_display()})"

@@ -118,3 +118,125 @@ def classify(
         industries_at_depth=deep,
         thresholds=thresholds,
     )
+
+
+# --- certification grades -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradeProfile:
+    """A grade's target profile as plain data (see ``competency.selectors.grade_profiles``)."""
+
+    code: str
+    name: str
+    order: int
+    minimums: Mapping[str, int]
+    depth: int = 0
+    depth_industries: int = 1
+    breadth_count: int | None = None
+    breadth_level: int | None = None
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """One category below the grade's minimum: by how much."""
+
+    category: str
+    required: int
+    actual: int
+
+    @property
+    def missing(self) -> int:
+        return self.required - self.actual
+
+
+@dataclass(frozen=True)
+class GradeCheck:
+    """Whether a profile meets a grade, and exactly what is missing when it does not."""
+
+    grade: GradeProfile
+    shortfalls: tuple[Shortfall, ...]
+    breadth_missing: int
+    depth_best: int
+    depth_industries_met: int
+
+    @property
+    def depth_met(self) -> bool:
+        return self.grade.depth == 0 or self.depth_industries_met >= self.grade.depth_industries
+
+    @property
+    def met(self) -> bool:
+        return not self.shortfalls and self.breadth_missing == 0 and self.depth_met
+
+    def missing_lines(self) -> list[str]:
+        """What is missing, in words (the active language)."""
+        lines = [
+            _("%(category)s：需达到 %(required)s 级（当前 %(actual)s 级，差 %(missing)s 级）")
+            % {
+                "category": s.category,
+                "required": s.required,
+                "actual": s.actual,
+                "missing": s.missing,
+            }
+            for s in self.shortfalls
+        ]
+        if self.breadth_missing:
+            lines.append(
+                _("还需 %(n)s 个类别达到 %(level)s 级及以上")
+                % {"n": self.breadth_missing, "level": self.grade.breadth_level}
+            )
+        if not self.depth_met:
+            lines.append(
+                _("行业研究深度需在 %(n)s 个行业达到 %(depth)s（当前最佳 %(best)s）")
+                % {
+                    "n": self.grade.depth_industries,
+                    "depth": self.grade.depth,
+                    "best": self.depth_best,
+                }
+            )
+        return lines
+
+
+def check_grade(
+    grade: GradeProfile, levels: Mapping[str, int | None], depths: Iterable[int | None]
+) -> GradeCheck:
+    """Compare final levels and depths with one grade's target profile."""
+    actual = {code: level or 0 for code, level in levels.items()}
+    shortfalls = tuple(
+        Shortfall(code, required, actual.get(code, 0))
+        for code, required in grade.minimums.items()
+        if actual.get(code, 0) < required
+    )
+    breadth_missing = 0
+    if grade.breadth_count:
+        at_level = sum(1 for v in actual.values() if v >= grade.breadth_level)
+        breadth_missing = max(0, grade.breadth_count - at_level)
+    depth_values = [d or 0 for d in depths]
+    return GradeCheck(
+        grade=grade,
+        shortfalls=shortfalls,
+        breadth_missing=breadth_missing,
+        depth_best=max(depth_values, default=0),
+        depth_industries_met=sum(1 for d in depth_values if d >= grade.depth) if grade.depth else 0,
+    )
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """The highest grade met, and the check against the next grade up (None at the top)."""
+
+    eligible: GradeProfile | None
+    next_check: GradeCheck | None
+
+
+def eligibility(
+    grades: Iterable[GradeProfile], levels: Mapping[str, int | None], depths: Iterable[int | None]
+) -> Eligibility:
+    """The highest grade whose target profile is met and what is missing for the one above it."""
+    ordered = sorted(grades, key=lambda g: g.order)
+    depths = list(depths)
+    checks = [check_grade(g, levels, depths) for g in ordered]
+    met = [c for c in checks if c.met]
+    eligible = met[-1].grade if met else None
+    above = [c for c in checks if eligible is None or c.grade.order > eligible.order]
+    return Eligibility(eligible=eligible, next_check=above[0] if above else None)

@@ -39,3 +39,29 @@ def model_overview(version: ModelVersion) -> dict:
         "industries": list(version.industries.order_by("order")),
         "grid": grid,
     }
+
+
+def grade_profiles(version: ModelVersion) -> list:
+    """The version's grades as plain target profiles, in grade order (two queries)."""
+    from .profiles import GradeProfile
+
+    minimums: dict[int, dict[str, int]] = {}
+    for target in (
+        GradeTarget.objects.filter(grade__version=version)
+        .select_related("category")
+        .order_by("category__domain__order", "category__order")
+    ):
+        minimums.setdefault(target.grade_id, {})[target.category.code] = target.min_level
+    return [
+        GradeProfile(
+            code=g.code,
+            name=g.name,
+            order=g.order,
+            minimums=minimums.get(g.pk, {}),
+            depth=g.required_depth,
+            depth_industries=g.depth_industries,
+            breadth_count=g.breadth_count,
+            breadth_level=g.breadth_level,
+        )
+        for g in version.grades.order_by("order")
+    ]

@@ -256,3 +256,43 @@ def test_an_open_cycle_cannot_open_again_and_a_closed_one_cannot_close(open_cycl
     close_cycle(cycle=open_cycle, by=hr)
     with pytest.raises(WorkflowError):
         close_cycle(cycle=open_cycle, by=hr)
+
+
+def test_a_retried_autosave_whose_answer_was_lost_is_not_stale(open_cycle, personas):
+    manager = personas["manager"]
+    assessment = mine(open_cycle, manager)
+    first = save_self_assessment(
+        assessment=assessment,
+        by=manager,
+        revision=0,
+        save_token="t1",
+        ratings={"1.1": RatingInput(2)},
+    )
+    assert first.revision == 1
+    # the answer never arrived: the browser retries the same save with what is typed now
+    retried = save_self_assessment(
+        assessment=assessment,
+        by=manager,
+        revision=0,
+        save_token="t1",
+        ratings={"1.1": RatingInput(3)},
+    )
+    assert retried.revision == 2 and retried.ratings.get(category__code="1.1").self_level == 3
+    # anyone else with the old revision is still refused
+    with pytest.raises(StaleAssessment):
+        save_self_assessment(
+            assessment=assessment,
+            by=manager,
+            revision=0,
+            save_token="t2",
+            ratings={"1.1": RatingInput(5)},
+        )
+    with pytest.raises(StaleAssessment):
+        save_self_assessment(
+            assessment=assessment,
+            by=manager,
+            revision=1,
+            save_token="",
+            ratings={"1.1": RatingInput(5)},
+        )
+    assert mine(open_cycle, manager).ratings.get(category__code="1.1").self_level == 3

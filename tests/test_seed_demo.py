@@ -80,4 +80,6 @@ def test_demo_open_cycle_has_assessments_in_every_state(client):
     assert manager.status == "self_in_progress"  # the demo manager can carry on in the browser
     returned = cycle.assessments.filter(status="returned").first()
     assert returned.events.get(action="returned").note
-    assert cycle.assessments.filter(status="submitted", person__org_unit__code="DEMO-EH-GOV").exists()
+    assert cycle.assessments.filter(
+        status="submitted", person__org_unit__code="DEMO-EH-GOV"
+    ).exists()

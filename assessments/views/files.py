@@ -1,13 +1,95 @@
-"""Stub: filled in by the assessment-cycles work."""
+"""Evidence files: uploaded and deleted by the person while the self-assessment is editable,
+downloaded by whoever may see the assessment (everyone else gets 404)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import selectors, services
+from ..forms.self_assessment import EvidenceForm
+from ..models import Assessment, Evidence
+from .manager import own_assessment
 
 
-def evidence_upload(request, pk=None):
-    raise NotImplementedError
+def _back(assessment: Assessment, anchor: str = ""):
+    return redirect(
+        reverse("assessments:self", args=[assessment.pk]) + (f"#{anchor}" if anchor else "")
+    )
 
 
-def evidence_download(request, pk=None):
-    raise NotImplementedError
+@login_required
+@require_POST
+def evidence_upload(request, pk):
+    """Attach a file to a category or an industry; refused with the limit or the allowed types."""
+    assessment = own_assessment(request.user, pk)
+    if not selectors.self_editable(assessment):
+        messages.error(request, _("自评已提交或评估周期已结束，不能再上传佐证材料。"))
+        return redirect("assessments:detail", pk=assessment.pk)
+    form = EvidenceForm(request.POST, request.FILES, sheet=selectors.assessment_sheet(assessment))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return _back(assessment, form.anchor())
+    try:
+        evidence = services.attach_evidence(
+            assessment=assessment, by=request.user, evidence=form.evidence(by=request.user)
+        )
+    except services.WorkflowError as exc:
+        messages.error(request, str(exc))
+        return redirect("assessments:detail", pk=assessment.pk)
+    messages.success(request, _("已上传“%(name)s”。") % {"name": evidence.original_name})
+    return _back(assessment, form.anchor())
 
 
-def evidence_delete(request, pk=None):
-    raise NotImplementedError
+@login_required
+@require_GET
+def evidence_download(request, pk):
+    """The file as an attachment under its original name, never rendered inline."""
+    visible = Assessment.objects.visible_to(request.user)
+    evidence = get_object_or_404(Evidence.objects.filter(assessment__in=visible), pk=pk)
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def evidence_delete(request, pk):
+    """Remove a file of one's own editable self-assessment; the stored file goes after commit."""
+    mine = Assessment.objects.visible_to(request.user).filter(person=request.user)
+    evidence = get_object_or_404(
+        Evidence.objects.filter(assessment__in=mine).select_related(
+            "assessment", "category", "industry"
+        ),
+        pk=pk,
+    )
+    assessment = evidence.assessment
+    try:
+        services.remove_evidence(evidence=evidence, by=request.user)
+    except services.WorkflowError as exc:
+        messages.error(request, str(exc))
+        return redirect("assessments:detail", pk=assessment.pk)
+    messages.success(request, _("已删除“%(name)s”。") % {"name": evidence.original_name})
+    return _back(assessment, _anchor(evidence))
+
+
+def _anchor(evidence: Evidence) -> str:
+    if evidence.category:
+        return selectors.anchor_for("cat", evidence.category.code)
+    if evidence.industry:
+        return selectors.anchor_for("ind", evidence.industry.code)
+    return ""

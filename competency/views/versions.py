@@ -1,4 +1,4 @@
-"""Pages of the competency model: read by everyone signed in; drafts and publishing for admins."""
+"""Version pages: read by everyone signed in; new drafts, publishing and retiring for admins."""
 
 import json
 
@@ -6,15 +6,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Capability, capability_required, has_capability
 
-from . import services
-from .exchange import ModelDataError, export_version, workbook_from_data
-from .models import ModelVersion
-from .selectors import model_overview
+from .. import services
+from ..diff import display_rows
+from ..exchange import ModelDataError, export_version, validate_model_data, workbook_from_data
+from ..models import ModelVersion, ModelVersionEvent
+from ..publication import publish_impact, retire_impact, version_changes
+from ..selectors import model_overview
 
 
 def _visible_versions(user):
@@ -40,14 +43,23 @@ def version_list(request):
 @login_required
 def version_detail(request, number):
     version = get_object_or_404(_visible_versions(request.user), number=number)
+    can_edit = has_capability(request.user, Capability.EDIT_MODEL)
+    events = list(version.events.select_related("actor"))
+    published = next((e for e in events if e.action == ModelVersionEvent.Action.PUBLISHED), None)
+    changes = (published.details or {}).get("diff") if published else None
     return render(
         request,
         "competency/version_detail.html",
         {
             "version": version,
             "overview": model_overview(version),
-            "events": version.events.select_related("actor"),
-            "can_edit": has_capability(request.user, Capability.EDIT_MODEL),
+            "events": events,
+            "can_edit": can_edit,
+            "changes": display_rows(changes, get_language()) if changes else [],
+            "compared_with": (published.details or {}).get("compared_with") if published else None,
+            "retire_cycles": retire_impact(version)
+            if can_edit and version.status == ModelVersion.Status.PUBLISHED
+            else [],
         },
     )
 
@@ -77,23 +89,42 @@ def version_new_draft(request, number):
     messages.success(
         request, _("已基于版本 %(n)s 创建草稿版本 %(d)s。") % {"n": number, "d": draft.number}
     )
-    return redirect("competency:version-detail", number=draft.number)
+    return redirect("competency:version-edit", number=draft.number)
 
 
-@require_POST
 @capability_required(Capability.EDIT_MODEL)
 def version_publish(request, number):
+    """GET: what publishing changes (diff, problems, affected cycles); POST: publish."""
     version = get_object_or_404(ModelVersion, number=number)
+    if request.method != "POST":
+        if not version.is_draft:
+            messages.error(request, _("只有草稿版本可以发布。"))
+            return redirect("competency:version-detail", number=number)
+        return render(request, "competency/version_publish.html", _publish_context(version))
     try:
         services.publish_version(
-            version=version, by=request.user, note=request.POST.get("note", "")
+            version=version, by=request.user, note=request.POST.get("note", "")[:2000]
         )
     except (ModelDataError, services.VersionStateError) as exc:
         for error in getattr(exc, "errors", [str(exc)]):
             messages.error(request, error)
+        if version.is_draft:
+            return redirect("competency:version-publish", number=number)
     else:
         messages.success(request, _("版本 %(n)s 已发布。") % {"n": number})
     return redirect("competency:version-detail", number=number)
+
+
+def _publish_context(version: ModelVersion) -> dict:
+    document = export_version(version)
+    base, changes = version_changes(version, document=document)
+    return {
+        "version": version,
+        "base": base,
+        "problems": validate_model_data(document),
+        "changes": display_rows(changes, get_language()),
+        "impact": publish_impact(version),
+    }
 
 
 @require_POST
