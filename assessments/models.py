@@ -92,6 +92,20 @@ class Cycle(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        # An open or closed cycle keeps its model version, whatever path tries to change it.
+        if self.pk is not None:
+            stored = (
+                type(self).objects.filter(pk=self.pk).values("status", "model_version_id").first()
+            )
+            if (
+                stored
+                and stored["status"] != self.Status.DRAFT
+                and stored["model_version_id"] != self.model_version_id
+            ):
+                raise ValidationError({"model_version": _("已开始的评估周期不能更换模型版本。")})
+        super().save(*args, **kwargs)
+
     def clean(self):
         if (
             self.self_deadline

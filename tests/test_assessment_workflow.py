@@ -296,3 +296,17 @@ def test_a_retried_autosave_whose_answer_was_lost_is_not_stale(open_cycle, perso
             ratings={"1.1": RatingInput(5)},
         )
     assert mine(open_cycle, manager).ratings.get(category__code="1.1").self_level == 3
+
+
+def test_an_open_cycle_keeps_its_model_version_whatever_the_path(open_cycle, admin_user):
+    from django.core.exceptions import ValidationError
+
+    from competency.services import create_draft_from, publish_version
+
+    newer = publish_version(
+        version=create_draft_from(source=open_cycle.model_version, by=admin_user), by=admin_user
+    )
+    open_cycle.model_version = newer
+    with pytest.raises(ValidationError):
+        open_cycle.save()
+    assert Cycle.objects.get(pk=open_cycle.pk).model_version.number == 1
