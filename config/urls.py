@@ -14,5 +14,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("model/", include("competency.urls")),
     path("assessments/", include("assessments.urls")),
+    path("certification/", include("assessments.certification.urls")),
+    path("profile/", include("assessments.profiles.urls")),
+    path("reports/", include("assessments.gap_reports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,4 @@
-"""Assessment cycles, one assessment per participant, and the ratings inside it.
+"""Assessment cycles, one assessment per participant, the ratings inside it, evidence, decisions.
 
 This module holds the data and the rules about one object; the workflows (open a cycle, submit,
 return, complete, close) live in ``services.py``.

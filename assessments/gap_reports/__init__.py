@@ -1,0 +1,1 @@
+"""Team gap reports: batch computation by Celery workers, stored runs, exports, the benchmark."""

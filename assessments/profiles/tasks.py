@@ -1,0 +1,1 @@
+"""Celery tasks of this feature (discovered by config.celery_app)."""
