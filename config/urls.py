@@ -17,5 +17,6 @@ urlpatterns = [
     path("certification/", include("assessments.certification.urls")),
     path("profile/", include("assessments.profiles.urls")),
     path("reports/", include("assessments.gap_reports.urls")),
+    path("calibration/", include("assessments.calibration.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""Calibration: fair final levels across supervisors (sessions, rater statistics, adjustments)."""
