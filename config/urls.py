@@ -18,5 +18,6 @@ urlpatterns = [
     path("profile/", include("assessments.profiles.urls")),
     path("reports/", include("assessments.gap_reports.urls")),
     path("calibration/", include("assessments.calibration.urls")),
+    path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]
