@@ -45,13 +45,17 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    PYTHONFAULTHANDLER=1 \
     PATH=/opt/venv/bin:$PATH \
     TSHAPE_ENV=production \
-    MEDIA_ROOT=/data/media
+    MEDIA_ROOT=/data/media \
+    GUNICORN_BIND=0.0.0.0:8000
 
-# A CJK font for Chinese in generated documents; Pango for the PDF renderer (WeasyPrint).
+# A CJK font for Chinese in generated documents; Pango (and HarfBuzz's subsetter, which keeps
+# embedded fonts small) for the PDF renderer, WeasyPrint.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 \
+    && apt-get install -y --no-install-recommends \
+       fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
     && rm -rf /var/lib/apt/lists/*
 
 # The volumes (media, beat schedule) are created from these directories, owned by the app user.
@@ -68,4 +72,5 @@ USER tshape
 
 EXPOSE 8000
 
-CMD ["gunicorn", "config.wsgi:application", "--bind=0.0.0.0:8000", "--workers=3", "--timeout=60", "--access-logfile=-"]
+# Workers, timeout and log format come from the environment (config/gunicorn.py, .env.example).
+CMD ["gunicorn", "--config=config/gunicorn.py", "config.wsgi:application"]

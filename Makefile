@@ -12,11 +12,11 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tshape
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 PYTEST_ARGS ?=
 
-APT_PACKAGES := chromium fonts-wqy-microhei gettext libpango-1.0-0 libpangoft2-1.0-0
+APT_PACKAGES := chromium fonts-wqy-microhei gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 PO_FILES := $(shell find locale -name '*.po' 2>/dev/null)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: install run test lint services system-packages messages demo clean lock
+.PHONY: install run test lint services system-packages messages demo clean lock prod-up prod-down prod-smoke load bench
 
 install: system-packages $(VENV)/.installed static/vendor/.installed $(MO_FILES)
 
@@ -64,9 +64,35 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(MANAGE) makemigrations --check --dry-run
 
+# The production smoke runs first (its own stack, port and database), so pytest's summary is the
+# last line; a failed smoke still fails the target.
 test: install services lint
+	$(BIN)/python scripts/prod_smoke.py; smoke=$$?; \
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true \
-	  $(BIN)/pytest --create-db $(PYTEST_ARGS)
+	  $(BIN)/pytest --create-db $(PYTEST_ARGS) && exit $$smoke
+
+# The same processes as docker-compose, without Docker: gunicorn, a Celery worker and beat.
+prod-up: install services
+	bash scripts/prod_up.sh
+
+prod-down:
+	bash scripts/prod_down.sh
+
+prod-smoke: install services
+	$(BIN)/python scripts/prod_smoke.py
+
+BENCH_MANAGERS ?= 20000
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tshape_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
+
+# Gap report vs SQL floor, naive loop and exports on a dedicated database; writes bench/results.json.
+bench: install services
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) DEBUG=false \
+	  $(MANAGE) bench --managers $(BENCH_MANAGERS)
+
+# Load test (not part of make test): locust headless on loopback; writes bench/load.json.
+load: install services
+	$(BIN)/python scripts/load/run.py $(LOAD_ARGS)
 
 demo: install
 	mkdir -p var

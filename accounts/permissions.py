@@ -79,7 +79,8 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         )
         for action in ("view", "add", "change", "delete")
     ]
-    + ["competency.view_modelversionevent", "accounts.view_user", "accounts.view_orgunit"],
+    + ["competency.view_modelversionevent", "accounts.view_user", "accounts.view_orgunit"]
+    + [f"assessments.{action}_learningresource" for action in ("view", "add", "change", "delete")],
 }
 
 

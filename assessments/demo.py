@@ -14,10 +14,13 @@ from django.utils import timezone
 from accounts.models import OrgUnit, User
 from accounts.permissions import Role
 from competency.models import ModelVersion
+from competency.profiles import Thresholds, classify
 from competency.services import install_default_model
 
 from . import services
+from .certification.demo import seed_certification_demo
 from .models import Assessment, AssessmentEvent, Cycle, IndustryRating, Rating
+from .profiles.demo import seed_profiles_demo
 
 DEMO_PASSWORD = "tshape-demo"
 DEMO_CYCLE_NAME = "2025年度能力摸底评估"
@@ -109,6 +112,9 @@ def seed_demo(*, stdout=None) -> dict:
         people = _seed_people(units)
         cycle = _seed_cycle(units, people)
         open_cycle = _seed_open_cycle(units, people)
+    # Certification needs both cycles committed: applications stand on completed assessments.
+    seed_certification_demo()
+    seed_profiles_demo()
     return {
         "units": len(units),
         "people": len(people),
@@ -240,6 +246,13 @@ def _seed_ratings(cycle, version, participants):
                 final_depth=depth if completed else None,
                 evidence="客户SWOT分析（示例）" if depth >= 3 else "",
             )
+        if completed:
+            assessment.classification = classify(
+                {r.category.code: r.final_level for r in ratings},
+                list(assessment.industry_ratings.values_list("final_depth", flat=True)),
+                Thresholds.of(version),
+            ).shape
+            assessment.save(update_fields=["classification"])
         action = (
             AssessmentEvent.Action.COMPLETED if completed else AssessmentEvent.Action.NOT_COMPLETED
         )

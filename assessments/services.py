@@ -469,6 +469,10 @@ def complete_assessment(*, assessment: Assessment, by, revision: int | None) -> 
         _require_reviewer(assessment, by)
         if not assessment.reviewable:
             raise WorkflowError(_("只有已提交的评估可以完成。"))
+        # Imported here: the calibration services import this module's errors.
+        from .calibration.services import ensure_levels_unlocked
+
+        ensure_levels_unlocked(assessment)
         missing = review_gaps(assessment)
         if missing:
             raise IncompleteAssessment(missing)

@@ -3,6 +3,9 @@
 import os
 
 from celery import Celery
+from celery.signals import before_task_publish, task_postrun, task_prerun
+
+from .logging import add_request_id_header, bind_task_request_id, unbind_task_request_id
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -13,3 +16,8 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(
     ["assessments.certification", "assessments.gap_reports", "assessments.profiles"]
 )
+
+# A task's log lines carry the id of the request that queued it (config/logging.py).
+before_task_publish.connect(add_request_id_header, weak=False)
+task_prerun.connect(bind_task_request_id, weak=False)
+task_postrun.connect(unbind_task_request_id, weak=False)

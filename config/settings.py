@@ -11,6 +11,9 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from whitenoise.compress import Compressor
+
+from .logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,6 +61,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines carry the request id; /healthz answers any Host.
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -100,7 +106,10 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A reused connection is tested before a request uses it: after a PostgreSQL restart the app
+    # reconnects by itself. A database that does not answer fails fast instead of hanging workers.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -140,6 +149,9 @@ STORAGES = {
 # Outside production WhiteNoise serves straight from the app folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
+# Source maps are large and fetched only by developer tools: compressing them took most of the
+# time of collectstatic (docs/operations.md).
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -175,6 +187,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "ALLOWED_VERSIONS": ["v1"],
+    "DEFAULT_VERSION": "v1",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "T-Shape API",
@@ -206,6 +220,22 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Processes per worker (default: one per CPU); a child is replaced after this many tasks so that
+# memory a PDF or workbook left behind is given back.
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=None)
+CELERY_WORKER_MAX_TASKS_PER_CHILD = 200
+# A task taken by a worker that died (SIGKILL, lost machine) goes back to the queue after this many
+# seconds. It must exceed the longest task (CELERY_TASK_TIME_LIMIT), or a slow task runs twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
+}
+# Redis restarting (a second or two) must not fail the request that queues a task after commit.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 8,
+    "interval_start": 0.1,
+    "interval_step": 0.5,
+    "interval_max": 2,
+}
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TIMEZONE = TIME_ZONE
@@ -218,15 +248,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.tasks.send_deadline_reminders",
         "schedule": crontab(hour=8, minute=0),
     },
+    "certificate-expiry": {
+        "task": "assessments.certification.tasks.expire_certificates",
+        "schedule": crontab(hour=7, minute=30),
+    },
+    "gap-reports-nightly": {
+        "task": "assessments.gap_reports.tasks.compute_nightly_gap_reports",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# One line per record, plain or JSON (LOG_FORMAT=json), each with the request id (docs/operations.md).
+LOGGING = logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="plain")
+)
+# The worker logs through the same configuration instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

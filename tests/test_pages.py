@@ -1,7 +1,6 @@
 """The first pages: sign-in, home in both languages, the language switch, people, model, health."""
 
 import pytest
-from django.db import OperationalError, connection
 from django.urls import reverse
 
 from competency.models import ModelVersion
@@ -109,22 +108,6 @@ def test_model_export_downloads(client, manager, model_version):
     response = client.get(reverse("competency:version-export", args=[1, "xlsx"]))
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert response.content[:2] == b"PK"
-
-
-def test_healthz_reports_the_database(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
-
-
-def test_healthz_answers_503_naming_the_part_that_is_down(client, monkeypatch):
-    def broken_cursor(*args, **kwargs):
-        raise OperationalError("connection refused")
-
-    monkeypatch.setattr(connection, "cursor", broken_cursor)
-    response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["checks"]["database"].startswith("error")
 
 
 def test_admin_site_shows_published_versions_read_only(client, admin_user, model_version):

@@ -1,0 +1,1 @@
+from .profiles import admin as _profiles_admin  # noqa: F401

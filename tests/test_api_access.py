@@ -1,0 +1,315 @@
+"""Who may call which API endpoint: every v1 URL × every persona, objects in and out of scope.
+
+Out-of-scope objects answer 404 (existence is not revealed), endpoints a role has no business
+with answer 403, anonymous callers 401. Lists return exactly the visible ids. Denied writes
+change nothing. A URL added to the API without a row here fails the completeness test.
+"""
+
+import pytest
+from django.urls import get_resolver
+from rest_framework.authtoken.models import Token
+
+from accounts.models import OrgUnit, User
+from assessments.models import Assessment, AssessmentEvent, Cycle
+from competency.models import ModelVersion
+
+from .test_api_support import (
+    ROLES,
+    assessment_of,
+    client_for,
+    error_of,
+    ids,
+    persona,
+    url,
+)
+
+pytest_plugins = ["tests.test_api_support"]
+pytestmark = pytest.mark.django_db
+
+SIGNED_IN = [r for r in ROLES if r != "anonymous"]
+
+
+def only(allowed: dict, default: int) -> dict:
+    return {r: allowed.get(r, default) for r in SIGNED_IN} | {"anonymous": 401}
+
+
+EVERYONE = only({}, 200)
+READERS_OF_OWN = only({"manager": 200, "supervisor": 200, "city_head": 200, "hr": 200}, 404)
+REVIEWERS = {"supervisor", "city_head"}
+
+
+def _cycle_body(world):
+    return {
+        "name": "API 周期",
+        "model_version": world["version"].number,
+        "self_deadline": "2026-11-01",
+        "review_deadline": "2026-11-30",
+        "participant_units": [world["org"]["A"].pk],
+    }
+
+
+def _revision(world, key):
+    return Assessment.objects.get(pk=world[key].pk).revision
+
+
+# (url name, object → url args, method, body, expected status per role), in the order they run:
+# a step that changes state for later rows (publish, close, retire) comes after the rows it
+# would disturb.
+MATRIX = [
+    ("auth-token", lambda w: [], "post", lambda w: {}, only({}, 400) | {"anonymous": 400}),
+    ("org-unit-list", lambda w: [], "get", None, EVERYONE),
+    (
+        "org-unit-detail",
+        lambda w: [w["org"]["A"].pk],
+        "get",
+        None,
+        only({"outsider": 404, "outsider_supervisor": 404}, 200),
+    ),
+    ("person-list", lambda w: [], "get", None, EVERYONE),
+    (
+        "person-detail",
+        lambda w: [w["personas"]["manager"].pk],
+        "get",
+        None,
+        only({"outsider": 404, "outsider_supervisor": 404}, 200),
+    ),
+    ("model-version-list", lambda w: [], "get", None, EVERYONE),
+    ("model-version-detail", lambda w: [w["version"].number], "get", None, EVERYONE),
+    ("model-version-detail", lambda w: [w["draft"].number], "get", None, only({"admin": 200}, 404)),
+    (
+        "model-version-detail",
+        lambda w: [w["draft"].number],
+        "patch",
+        lambda w: {"name_en": "Renamed draft"},
+        only({"admin": 200}, 403),
+    ),
+    (
+        "model-version-category",
+        lambda w: [w["draft"].number, "1.1"],
+        "patch",
+        lambda w: {"name_en": "Renamed category"},
+        only({"admin": 200}, 403),
+    ),
+    (
+        "model-version-grade",
+        lambda w: [w["draft"].number, "G2"],
+        "patch",
+        lambda w: {"validity_months": 36},
+        only({"admin": 200}, 403),
+    ),
+    (
+        "model-version-new-draft",
+        lambda w: [w["version"].number],
+        "post",
+        None,
+        only({"admin": 201}, 403),
+    ),
+    (
+        "model-version-publish",
+        lambda w: [w["draft"].number],
+        "post",
+        lambda w: {"note": "API"},
+        only({"admin": 200}, 403),
+    ),
+    ("cycle-list", lambda w: [], "get", None, only({"hr": 200}, 403)),
+    ("cycle-list", lambda w: [], "post", _cycle_body, only({"hr": 201}, 403)),
+    ("cycle-detail", lambda w: [w["cycle"].pk], "get", None, only({"hr": 200}, 403)),
+    (
+        "cycle-detail",
+        lambda w: [w["cycle"].pk],
+        "patch",
+        lambda w: {"name": "改名"},
+        only({"hr": 409}, 403),
+    ),
+    ("cycle-open", lambda w: [w["cycle"].pk], "post", None, only({"hr": 409}, 403)),
+    (
+        "cycle-participants",
+        lambda w: [w["cycle"].pk],
+        "post",
+        lambda w: {"people": [w["extra"].pk]},
+        only({"hr": 200}, 403),
+    ),
+    ("assessment-list", lambda w: [], "get", None, EVERYONE),
+    ("assessment-detail", lambda w: [w["own"].pk], "get", None, READERS_OF_OWN),
+    (
+        "assessment-self",
+        lambda w: [w["own"].pk],
+        "post",
+        lambda w: {"revision": _revision(w, "own"), "comment": "API"},
+        only({"manager": 200}, 404),
+    ),
+    (
+        "assessment-submit",
+        lambda w: [w["own"].pk],
+        "post",
+        lambda w: {"revision": _revision(w, "own")},
+        only({"manager": 400}, 404),
+    ),
+    (
+        "assessment-review",
+        lambda w: [w["submitted"].pk],
+        "post",
+        lambda w: {"revision": _revision(w, "submitted"), "comment": "API"},
+        only(dict.fromkeys(REVIEWERS, 200), 404),
+    ),
+    (
+        "assessment-complete",
+        lambda w: [w["submitted"].pk],
+        "post",
+        lambda w: {"revision": _revision(w, "submitted")},
+        only(dict.fromkeys(REVIEWERS, 400), 404),
+    ),
+    (
+        "assessment-return",
+        lambda w: [w["submitted"].pk],
+        "post",
+        lambda w: {"revision": _revision(w, "submitted"), "reason": "请补充"},
+        only(dict.fromkeys(REVIEWERS, 200), 404),
+    ),
+    (
+        "user-token-detail",
+        lambda w: [w["personas"]["manager"].pk],
+        "delete",
+        None,
+        only({"admin": 204}, 403),
+    ),
+    ("cycle-close", lambda w: [w["cycle"].pk], "post", None, only({"hr": 200}, 403)),
+    (
+        "model-version-retire",
+        lambda w: [w["version"].number],
+        "post",
+        lambda w: {},
+        only({"admin": 200}, 403),
+    ),
+    ("auth-token", lambda w: [], "delete", None, only({}, 204)),
+]
+
+
+def call(world, role, name, args, method, body):
+    client = client_for(persona(world, role))
+    data = body(world) if body else None
+    return getattr(client, method)(url(name, *args(world)), data, format="json")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(world, role):
+    failures = []
+    for name, args, method, body, expected in MATRIX:
+        response = call(world, role, name, args, method, body)
+        if response.status_code != expected[role]:
+            failures.append(
+                f"{method.upper()} {name} as {role}: {response.status_code} != {expected[role]}"
+                f" {response.content[:200]!r}"
+            )
+        elif response.status_code >= 400:
+            error_of(response)
+    assert not failures, "\n".join(failures)
+
+
+def _state():
+    """Everything a denied write could have changed."""
+    return (
+        list(Assessment.objects.order_by("pk").values_list("pk", "status", "revision")),
+        AssessmentEvent.objects.count(),
+        list(Cycle.objects.order_by("pk").values_list("pk", "name", "status")),
+        list(ModelVersion.objects.order_by("number").values_list("number", "name_en", "status")),
+        Token.objects.count(),
+        list(User.objects.order_by("pk").values_list("pk", "job_grade", "is_active")),
+        OrgUnit.objects.count(),
+    )
+
+
+@pytest.mark.parametrize("role", ["anonymous", "manager", "outsider", "outsider_supervisor"])
+def test_denied_writes_change_nothing(world, role):
+    for user in world["personas"].values():
+        Token.objects.get_or_create(user=user)
+    before = _state()
+    for name, args, method, body, expected in MATRIX:
+        if method != "get" and expected[role] >= 400:
+            call(world, role, name, args, method, body)
+    assert _state() == before
+
+
+def test_every_api_url_is_in_the_matrix():
+    names = set()
+    for pattern in get_resolver().url_patterns:
+        for inner in getattr(pattern, "url_patterns", []):
+            if getattr(inner, "namespace", None) == "v1":
+                names |= {p.name for p in inner.url_patterns}
+    assert names == {row[0] for row in MATRIX}
+
+
+# --- lists return exactly the visible ids ---------------------------------------------------------
+
+PEOPLE = {
+    "manager": {"manager"},
+    "outsider": {"outsider"},
+    "supervisor": {"supervisor", "manager", "colleague", "extra"},
+    "city_head": {"cityhead", "supervisor", "manager", "colleague", "extra"},
+    "outsider_supervisor": {"outsidersup", "outsider"},
+}
+UNITS = {
+    "manager": {"A"},
+    "outsider": {"B"},
+    "supervisor": {"A"},
+    "city_head": {"C1", "A"},
+    "outsider_supervisor": {"B"},
+    "hr": {"P", "C1", "C2", "A", "B"},
+    "admin": {"P", "C1", "C2", "A", "B"},
+}
+ASSESSMENTS = {
+    "manager": {"manager"},
+    "outsider": {"outsider"},
+    "supervisor": {"supervisor", "manager", "colleague"},
+    "city_head": {"cityhead", "supervisor", "manager", "colleague"},
+    "outsider_supervisor": {"outsidersup", "outsider"},
+    "hr": {"cityhead", "supervisor", "manager", "colleague", "outsidersup", "outsider"},
+    "admin": set(),
+}
+
+
+@pytest.mark.parametrize("role", SIGNED_IN)
+def test_people_list_is_exactly_the_visible_people(world, role):
+    expected = PEOPLE.get(role) or set(User.objects.values_list("username", flat=True))
+    got = ids(client_for(persona(world, role)).get(url("person-list"), {"page_size": 200}))
+    assert got == set(User.objects.filter(username__in=expected).values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("role", SIGNED_IN)
+def test_unit_list_is_exactly_the_visible_units(world, role):
+    got = ids(client_for(persona(world, role)).get(url("org-unit-list")))
+    assert got == set(OrgUnit.objects.filter(code__in=UNITS[role]).values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("role", SIGNED_IN)
+def test_assessment_list_is_exactly_the_visible_assessments(world, role):
+    got = ids(client_for(persona(world, role)).get(url("assessment-list")))
+    expected = {assessment_of(world, name).pk for name in ASSESSMENTS[role]}
+    assert got == expected
+
+
+@pytest.mark.parametrize("role", SIGNED_IN)
+def test_version_list_shows_drafts_to_admins_only(world, role):
+    got = ids(client_for(persona(world, role)).get(url("model-version-list")))
+    published = {world["version"].number}
+    assert got == (published | {world["draft"].number} if role == "admin" else published)
+
+
+def test_cycle_list_is_every_cycle_for_hr(world):
+    got = ids(client_for(world["personas"]["hr"]).get(url("cycle-list")))
+    assert got == set(Cycle.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("role", SIGNED_IN)
+def test_out_of_scope_details_are_404(world, role):
+    client = client_for(persona(world, role))
+    visible = ASSESSMENTS[role]
+    for assessment in Assessment.objects.select_related("person"):
+        response = client.get(url("assessment-detail", assessment.pk))
+        expected = 200 if assessment.person.username in visible else 404
+        assert response.status_code == expected, (role, assessment.person.username)
+    people = PEOPLE.get(role)
+    for person in User.objects.all():
+        response = client.get(url("person-detail", person.pk))
+        expected = 200 if people is None or person.username in people else 404
+        assert response.status_code == expected, (role, person.username)
