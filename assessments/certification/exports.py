@@ -10,19 +10,11 @@ import tempfile
 from collections.abc import Iterable
 from datetime import date
 
-import xlsxwriter
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value):
-    """A text cell that cannot run as a formula; other values unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+from ..exports import CSV_BOM, CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise, open_workbook
 
 
 class _Echo:
@@ -61,17 +53,17 @@ class RowExporter:
         writer = csv.writer(_Echo())
 
         def lines():
-            yield "\ufeff"  # the BOM: Excel reads the file as UTF-8
+            yield CSV_BOM  # Excel reads the file as UTF-8
             for row in self._text_rows():
                 yield writer.writerow(row)
 
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(lines(), content_type=CSV_CONTENT_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{self.filename("csv")}"'
         return response
 
     def xlsx_response(self) -> FileResponse:
         output = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it after sending
-        workbook = xlsxwriter.Workbook(output, {"constant_memory": True})
+        workbook = open_workbook(output)
         sheet = workbook.add_worksheet(str(self.sheet_title)[:31])
         header = workbook.add_format({"bold": True, "bg_color": "#D9E2EC", "border": 1})
         day = workbook.add_format({"num_format": "yyyy-mm-dd"})
@@ -93,7 +85,7 @@ class RowExporter:
             output,
             as_attachment=True,
             filename=self.filename("xlsx"),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            content_type=XLSX_CONTENT_TYPE,
         )
 
 

@@ -12,7 +12,6 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import xlsxwriter
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,18 +19,9 @@ from django.utils.translation import gettext as _
 from accounts.i18n import active_language_is_english
 from competency.profiles import Shape
 
+from ..exports import CSV_CONTENT_TYPE, CSV_ENCODING, XLSX_CONTENT_TYPE, neutralise, open_workbook
 from ..models import Assessment, GapReportRun
 from . import charts, reports
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value):
-    """A text cell that would start a formula gets a leading apostrophe; anything else as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
 
 TEXT, INT, MEAN, SHARE, GAP = "text", "int", "mean", "share", "gap"
 
@@ -271,7 +261,7 @@ class RowsExporter:
 
     def write_csv(self, fh) -> None:
         """Every table in turn (title, header, rows, a blank line), UTF-8 with a BOM."""
-        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+        text = io.TextIOWrapper(fh, encoding=CSV_ENCODING, newline="")
         writer = csv.writer(text)
         for number, table in enumerate(self.tables()):
             if number:
@@ -284,14 +274,8 @@ class RowsExporter:
 
     def write_xlsx(self, fh) -> None:
         """One sheet per table, header frozen, widths set, the member gaps as a heatmap."""
-        book = xlsxwriter.Workbook(
-            fh,
-            {
-                "constant_memory": True,
-                "strings_to_numbers": False,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-            },
+        book = open_workbook(
+            fh, strings_to_numbers=False, strings_to_formulas=False, strings_to_urls=False
         )
         formats = _formats(book)
         for table in self.tables():
@@ -363,7 +347,7 @@ def _write_sheet(book, table: Table, formats: dict) -> None:
 class CsvExporter(RowsExporter):
     file_format = "csv"
     extension = "csv"
-    content_type = "text/csv; charset=utf-8"
+    content_type = CSV_CONTENT_TYPE
 
     def write(self, fh) -> None:
         self.write_csv(fh)
@@ -372,7 +356,7 @@ class CsvExporter(RowsExporter):
 class XlsxExporter(RowsExporter):
     file_format = "xlsx"
     extension = "xlsx"
-    content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    content_type = XLSX_CONTENT_TYPE
 
     def write(self, fh) -> None:
         self.write_xlsx(fh)
