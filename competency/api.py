@@ -383,9 +383,7 @@ class ModelVersionViewSet(
     @action(detail=True, methods=["post"])
     def publish(self, request, number=None):
         version = self.get_object()
-        body = NoteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        note = body.validated_data.get("note", "")
+        note = _note(request)
         return self._answer(services.publish_version(version=version, by=request.user, note=note))
 
     @extend_schema(
@@ -397,9 +395,7 @@ class ModelVersionViewSet(
     @action(detail=True, methods=["post"])
     def retire(self, request, number=None):
         version = self.get_object()
-        body = NoteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        note = body.validated_data.get("note", "")
+        note = _note(request)
         return self._answer(services.retire_version(version=version, by=request.user, note=note))
 
     @extend_schema(
@@ -495,3 +491,10 @@ class ModelVersionViewSet(
             **_pick(grade, *GRADE_FIELDS),
             "targets": {t.category.code: t.min_level for t in targets},
         }
+
+
+def _note(request) -> str:
+    """The optional note of a publish or retire request (400 on an invalid body)."""
+    body = NoteSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data.get("note", "")
