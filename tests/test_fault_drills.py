@@ -30,8 +30,11 @@ import pytest
 from celery import shared_task
 from django.db import connection
 
+from . import test_gap_report_fixtures as gap_data
+
 ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger("tests.drills")
+gap_org, gap_cycle = gap_data.gap_org, gap_data.gap_cycle
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
 
@@ -445,15 +448,75 @@ def test_worker_killed_mid_task_the_task_completes_once(
     assert len(rows("drill_attempt")) == 2  # the killed try and the one that finished
 
 
-@pytest.mark.skip(
-    reason="TODO(issue 6): kill the worker mid gap-report run once "
-    "`compute_gap_reports --cycle ID --wait` and the run's status row exist; see docs/operations.md"
-)
-def test_worker_killed_mid_gap_report_completes_exactly_once():
-    """To be written against issue 6's API: start a run on a generated organisation, SIGKILL the
-    worker group when the run's progress is past 0 and below 100, start a new worker, and assert
-    the run finishes with status done, one row per (run, unit, category) and equal to a run
-    without the kill."""
+@pytest.fixture
+def shared_broker():
+    """Tasks queued by this test go to the machine's Redis (the suite's database there), which this
+    drill does not restart, with every earlier message purged."""
+    from django.conf import settings
+
+    from config.celery_app import app
+
+    if not settings.CELERY_BROKER_URL:
+        pytest.fail("This drill needs Redis: run it with REDIS_URL set (make test does).")
+    was_eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    with app.connection_for_write() as conn:
+        for queue in ("default", "reports", "mail"):
+            conn.default_channel.queue_purge(queue)
+    yield settings.CELERY_BROKER_URL
+    app.conf.task_always_eager = was_eager
+
+
+def test_worker_killed_mid_gap_report_completes_exactly_once(
+    drill_dir, shared_broker, gap_cycle, processes
+):
+    """No one presses "resume": the killed worker's unacknowledged messages come back after the
+    visibility timeout, a second worker finishes the run, and every figure is stored once."""
+    import psycopg2
+
+    from assessments.gap_reports import services
+    from assessments.models import GapReportChunk, GapReportRun
+
+    from .test_gap_report_worker import (
+        _database_dsn,
+        _worker_waiting_on_the_lock,
+        assert_matches_plain_computation,
+        finished,
+    )
+
+    env = app_env(
+        database=database_url(),
+        redis_url=shared_broker,
+        tmp=drill_dir,
+        CELERY_VISIBILITY_TIMEOUT="8",
+    )
+    first = start_worker(env, drill_dir, "gapdrill-first")
+    processes.append(first)
+    # Another session holds the industry table: a chunk's last statement waits there, with its
+    # other rows written but not committed, which is where the worker dies.
+    blocker = psycopg2.connect(_database_dsn())
+    with blocker.cursor() as cursor:
+        cursor.execute("LOCK TABLE assessments_gapindustrystat IN EXCLUSIVE MODE")
+    try:
+        run = services.start_gap_report(cycle=gap_cycle, chunk_members=6)
+        wait_until(_worker_waiting_on_the_lock, 60, "a chunk to be under way")
+        run.refresh_from_db()
+        assert run.status == GapReportRun.Status.RUNNING and run.chunks_total > 2
+        first.kill()
+    finally:
+        blocker.rollback()
+        blocker.close()
+    run.refresh_from_db()
+    assert run.chunks_done < run.chunks_total and run.finished_at is None
+
+    second = start_worker(env, drill_dir, "gapdrill-second")
+    processes.append(second)
+    run = wait_until(lambda: finished(run.pk), 120, "the run to finish on the second worker")
+    assert run.status == GapReportRun.Status.SUCCEEDED, run.error
+    assert run.chunks_done == run.chunks_total  # each chunk counted exactly once
+    assert run.units_done == run.units_total
+    assert not GapReportChunk.objects.filter(run=run).exclude(status="done").exists()
+    assert_matches_plain_computation(run, gap_cycle)
 
 
 def test_double_clicked_submit_stores_one_result(drill_dir, redis_server, open_cycle, personas):

@@ -31,18 +31,23 @@ def _guard(task, run_id: int, work):
 
 @shared_task(bind=True, **LIMITS)
 def compute_gap_report(self, run_id: int) -> dict:
-    """Plan the run into chunks, queue all but the first, compute the first one here."""
+    """Plan the run into chunks, queue all but the first, compute the first one here.
+
+    A redelivered message (its worker died) finds the run planned and still owes chunk 1: no
+    other message carries it, so the first chunk is computed whether or not this call planned.
+    """
 
     def work():
         planned = services.plan_run(run_id=run_id)
-        if not planned:
-            return {"run": run_id, "planned": False}
         first = services.compute_chunk(run_id=run_id, number=1)
-        if first == "inactive":  # nothing to compute: no participants with a unit
+        if planned and first == "inactive":  # nothing to compute: no participants with a unit
             services.finish_run(run_id=run_id)
-        return {"run": run_id, "planned": True, "chunk": first}
+        return {"run": run_id, "planned": planned, "chunk": first}
 
-    return _guard(self, run_id, work)
+    outcome = _guard(self, run_id, work)
+    if outcome["chunk"] == "busy":
+        raise self.retry(countdown=BUSY_RETRY_SECONDS)
+    return outcome
 
 
 @shared_task(bind=True, **LIMITS)
