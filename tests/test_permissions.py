@@ -58,8 +58,19 @@ def test_visible_units_follow_the_same_scope(personas):
 
 def test_visibility_is_one_query_plus_the_headed_units(personas, django_assert_num_queries):
     city_head = User.objects.get(username="cityhead")
-    with django_assert_num_queries(3):  # groups, headed units, the people
+    with django_assert_num_queries(4):  # groups, headed units, their subtrees' unit ids, the people
         list(User.objects.visible_to(city_head))
+    with django_assert_num_queries(1):  # the same person object remembers its scope
+        list(User.objects.visible_to(city_head))
+
+
+def test_visibility_follows_the_subtree_not_the_unit(personas, org):
+    """A unit created below a headed one after the scope was read is seen by the next request."""
+    city_head = User.objects.get(username="cityhead")
+    below = OrgUnit.objects.create(code="NEW", name_zh="新部门", parent=org["A"])
+    newcomer = UserFactory(username="newcomer", org_unit=below, roles=["manager"])
+    assert newcomer in User.objects.visible_to(User.objects.get(pk=city_head.pk))
+    assert newcomer not in User.objects.visible_to(personas["outsider_supervisor"])
 
 
 def test_inactive_and_anonymous_users_see_nobody(personas):
