@@ -27,11 +27,15 @@ from config.api import (
     LIST_ERRORS,
     READ_ERRORS,
     AdminRole,
+    ApiError,
     ApiPagination,
+    ErrorCode,
+    ErrorSerializer,
     StrictSerializer,
     error_responses,
 )
 
+from . import lockout
 from .models import OrgUnit, User
 from .permissions import Role
 
@@ -211,8 +215,9 @@ class TokenRequestSerializer(StrictSerializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
     def validate(self, attrs):
+        # The request is required: the lockout counts failures per username and address.
         user = authenticate(
-            request=self.context.get("request"),
+            request=self.context["request"],
             username=attrs["username"],
             password=attrs["password"],
         )
@@ -227,6 +232,23 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
 
 
+class SignInLocked(ApiError):
+    """Too many failed sign-ins for this username from this address (429, ``Retry-After``)."""
+
+    def __init__(self, request, username: str | None):
+        left = lockout.time_left(request, username)
+        super().__init__(429, ErrorCode.THROTTLED, lockout.lockout_message(left))
+        self.wait = max(1, int(left.total_seconds()))
+
+
+LOCKED_RESPONSE = OpenApiResponse(
+    response=ErrorSerializer,
+    description="Too many failed sign-ins for this username from this address (`throttled`): "
+    "refused, even with the right password, until the lockout ends (`Retry-After`) or an "
+    "administrator unlocks it. Unknown usernames are locked the same way.",
+)
+
+
 class TokenView(APIView):
     """POST: a token for a username and password. DELETE: revoke the caller's own token."""
 
@@ -237,14 +259,19 @@ class TokenView(APIView):
         summary="Obtain an API token",
         description="Returns the caller's token (created on first use). The same 400 answers an "
         "unknown user, a wrong password and a deactivated account. Needs no credentials; an "
-        "invalid `Authorization` header is still refused (401).",
+        "invalid `Authorization` header is still refused (401). Repeated failures for one "
+        "username from one address lock it for a while (429).",
         request=TokenRequestSerializer,
-        responses={200: TokenSerializer, **error_responses(400, 401)},
+        responses={200: TokenSerializer, **error_responses(400, 401), 429: LOCKED_RESPONSE},
         auth=[],
     )
     def post(self, request, *args, **kwargs):
         serializer = TokenRequestSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            if lockout.is_locked_out(request):
+                username = str(serializer.initial_data.get("username", "")).strip()
+                raise SignInLocked(request, username)
+            raise serializers.ValidationError(serializer.errors)
         token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})
 

@@ -3,15 +3,16 @@
 from pathlib import Path
 
 from django import forms
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
+
+from config import uploads
 
 ORG_FILE_MAX_BYTES = 5 * 1024 * 1024
 ORG_FILE_SUFFIXES = (".csv", ".xlsx")
 
 
 class OrgImportForm(forms.Form):
-    """The organisation file to check: .csv or .xlsx, at most 5 MB."""
+    """The organisation file to check: .csv or .xlsx, at most 5 MB, its content of that kind."""
 
     file = forms.FileField(
         label=_("组织与人员文件"),
@@ -26,15 +27,10 @@ class OrgImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if Path(upload.name).suffix.lower() not in ORG_FILE_SUFFIXES:
+        suffix = Path(upload.name).suffix.lower()
+        if suffix not in ORG_FILE_SUFFIXES:
             raise forms.ValidationError(_("只能上传 .csv 或 .xlsx 文件。"), code="extension")
-        if upload.size > ORG_FILE_MAX_BYTES:
-            raise forms.ValidationError(
-                _("文件不能超过 %(max)s（当前 %(size)s）。"),
-                code="too_large",
-                params={
-                    "max": filesizeformat(ORG_FILE_MAX_BYTES),
-                    "size": filesizeformat(upload.size),
-                },
-            )
+        uploads.check_size(upload, ORG_FILE_MAX_BYTES)
+        uploads.check_content(upload, suffix)
+        upload.name = uploads.safe_name(upload.name)
         return upload

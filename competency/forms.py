@@ -9,8 +9,9 @@ from pathlib import Path
 
 from django import forms
 from django.core.validators import RegexValidator
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
+
+from config import uploads
 
 from .exchange import FILE_FORMATS
 from .models import (
@@ -24,6 +25,8 @@ from .models import (
 )
 
 MODEL_FILE_MAX_BYTES = 5 * 1024 * 1024
+# The content check of each format is that of the extension the format normally has.
+FORMAT_SUFFIXES = {fmt: suffix for suffix, fmt in FILE_FORMATS.items()}
 LEVEL_CHOICES = [(v, str(v)) for v in LEVEL_VALUES]
 DEPTH_CHOICES = [(v, str(v)) for v in range(0, 6)]
 code_validator = RegexValidator(
@@ -470,7 +473,8 @@ class TargetGridForm(forms.Form):
 
 
 class ModelFileForm(forms.Form):
-    """A model file to preview: JSON, Excel or a Moodle framework CSV, at most 5 MB."""
+    """A model file to preview: JSON, Excel or a Moodle framework CSV, at most 5 MB, its content
+    of the format it is read as (named, or told by the extension)."""
 
     file = forms.FileField(
         label=_("模型文件"),
@@ -499,13 +503,11 @@ class ModelFileForm(forms.Form):
                 self.add_error("file", _("只能上传 .json、.xlsx 或 .csv 文件。"))
                 return data
             data["file_format"] = FILE_FORMATS[suffix]
-        if upload.size > MODEL_FILE_MAX_BYTES:
-            self.add_error(
-                "file",
-                _("文件不能超过 %(max)s（当前 %(size)s）。")
-                % {
-                    "max": filesizeformat(MODEL_FILE_MAX_BYTES),
-                    "size": filesizeformat(upload.size),
-                },
-            )
+        try:
+            uploads.check_size(upload, MODEL_FILE_MAX_BYTES)
+            uploads.check_content(upload, FORMAT_SUFFIXES[data["file_format"]])
+        except forms.ValidationError as error:
+            self.add_error("file", error)
+            return data
+        upload.name = uploads.safe_name(upload.name)
         return data

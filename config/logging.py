@@ -89,6 +89,8 @@ def logging_config(*, level: str = "INFO", fmt: str = "plain") -> dict:
             "gunicorn.access": access,
             "weasyprint": chatty,
             "fontTools": chatty,
+            # axes logs every sign-in at INFO; the audit log already records them.
+            "axes": chatty,
         },
     }
 

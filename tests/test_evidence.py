@@ -10,6 +10,7 @@ from django.urls import reverse
 from assessments.models import Assessment, Evidence
 
 from .assessment_helpers import submit
+from .test_uploads import SAMPLES
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,8 @@ def test_upload_stores_the_file_under_a_random_name(client, mine, personas, medi
 
 def test_upload_for_an_industry(client, mine, personas):
     client.force_login(personas["manager"])
-    response = upload(client, mine, name="swot.docx", industry="finance")
+    docx = SAMPLES[".docx"]  # the content must be a Word document now, not the PDF
+    response = upload(client, mine, name="swot.docx", content=docx, industry="finance")
     assert response["Location"].endswith("#ind-finance")
     evidence = Evidence.objects.get()
     assert evidence.industry.code == "finance" and evidence.category is None

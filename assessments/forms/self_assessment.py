@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django import forms
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.templatetags.tshape import join_list
+from config import uploads
 
 from ..models import Evidence
 from ..selectors import CategoryItem, IndustryItem, Sheet
@@ -214,7 +214,8 @@ def allowed_types_text() -> str:
 
 
 class EvidenceForm(forms.Form):
-    """An evidence file for one category or one industry: type and size checked on the server."""
+    """An evidence file for one category or one industry: size, extension and content checked on
+    the server (``config.uploads``); the uploaded name is kept only as a sanitised display name."""
 
     file = forms.FileField(
         label=_("文件"),
@@ -229,16 +230,14 @@ class EvidenceForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > Evidence.MAX_BYTES:
-            raise forms.ValidationError(
-                gettext("文件太大（%(size)s）：每个文件不能超过 %(limit)s。")
-                % {"size": filesizeformat(upload.size), "limit": megabytes(Evidence.MAX_BYTES)}
-            )
-        if self.suffix(upload) not in Evidence.ALLOWED_TYPES:
+        uploads.check_size(upload, Evidence.MAX_BYTES)
+        suffix = self.suffix(upload)
+        if suffix not in Evidence.ALLOWED_TYPES:
             raise forms.ValidationError(
                 gettext("不支持这种文件类型。允许的类型：%(types)s。")
                 % {"types": allowed_types_text()}
             )
+        self.kind = uploads.check_content(upload, suffix)
         return upload
 
     @staticmethod
@@ -265,9 +264,9 @@ class EvidenceForm(forms.Form):
         return Evidence(
             assessment=self.sheet.assessment,
             file=upload,
-            original_name=Path(upload.name).name[:255],
+            original_name=uploads.safe_name(upload.name),
             size=upload.size,
-            content_type=Evidence.ALLOWED_TYPES[self.suffix(upload)],
+            content_type=self.kind.content_type,
             uploaded_by=by,
             **{kind: subject},
         )
