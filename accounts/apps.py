@@ -11,8 +11,10 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from . import audit_hooks, lockout  # noqa: F401 - lockout connects the sign-in clocks
         from .permissions import ensure_role_groups
 
         # Not limited to this app's signal: the groups need the permissions of apps migrated
         # after this one, so the last post_migrate of a run is the one that completes them.
         post_migrate.connect(ensure_role_groups, dispatch_uid="tshape-role-groups")
+        audit_hooks.connect()

@@ -20,6 +20,7 @@ MENU = [
     (Capability.CONFIRM_CERTIFICATION, "certification:confirmation-list", _("认证确认")),
     (Capability.IMPORT_ORG, "accounts:org-import", _("导入组织")),
     (Capability.VIEW_TEAM, "accounts:people-list", _("人员")),
+    (Capability.VIEW_AUDIT, "accounts:audit-log", _("审计日志")),
     (Capability.EDIT_MODEL, "competency:version-list", _("能力模型")),
 ]
 

@@ -8,6 +8,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
 
+from .audit import AuditEvent  # noqa: F401  (the audit log is a model of this app)
 from .i18n import BilingualMixin
 
 PATH_SEPARATOR = "/"
@@ -170,6 +171,8 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="members",
     )
+    # Set when HR erased the person's identity (personal data, accounts/services.py).
+    erased_at = models.DateTimeField(_("身份删除时间"), null=True, blank=True, editable=False)
 
     objects = PersonManager()
 

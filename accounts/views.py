@@ -13,10 +13,18 @@ from django.views.i18n import set_language as django_set_language
 from competency.models import ModelVersion
 from config import health
 
+from .audit import AuditEvent, record_audit_event
 from .forms import OrgImportForm
 from .models import OrgImport, OrgUnit, User
 from .org_import import ImportReport, OrgImportRefused, confirm_org_import, upload_org_file
-from .permissions import Capability, capability_required, people_scope, roles_of
+from .permissions import (
+    Capability,
+    capability_required,
+    chosen_or_404,
+    has_capability,
+    people_scope,
+    roles_of,
+)
 
 
 @login_required
@@ -73,7 +81,7 @@ def people_list(request):
     """The people the user may see, by unit (HR/admin: everyone; heads: their subtrees)."""
     units = OrgUnit.objects.visible_to(request.user)
     people = User.objects.visible_to(request.user).select_related("org_unit")
-    unit = units.filter(pk=request.GET.get("unit") or 0).first()
+    unit = chosen_or_404(units, request.GET.get("unit"))
     if unit:
         people = people.in_subtree(unit)
     query = request.GET.get("q", "").strip()
@@ -89,7 +97,13 @@ def people_list(request):
     return render(
         request,
         "accounts/people_list.html",
-        {"page": page, "units": units, "unit": unit, "query": query},
+        {
+            "page": page,
+            "units": units,
+            "unit": unit,
+            "query": query,
+            "may_manage_data": has_capability(request.user, Capability.MANAGE_PERSONAL_DATA),
+        },
     )
 
 
@@ -124,6 +138,13 @@ def _confirm_org_import(request, record):
         messages.error(request, str(exc))
         return
     if report.ok:
+        record_audit_event(
+            action=AuditEvent.Action.IMPORT,
+            request=request,
+            target=record,
+            summary=record.file_name,
+            details={"kind": "org"},
+        )
         messages.success(request, _("导入完成。"))
     else:
         messages.error(request, _("重新校验时发现错误，没有导入任何数据。"))

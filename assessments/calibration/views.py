@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.audit import record_download
 from accounts.models import OrgUnit
 from competency.models import ProficiencyLevel
 
@@ -265,6 +266,7 @@ def session_reopen(request, pk):
 def session_export(request, pk):
     """The session as an Excel workbook: before and after per assessment and category."""
     export = SessionExport(_session(request.user, pk))
+    record_download(request, target=export.session, summary=export.filename)
     return FileResponse(
         export.to_file(),
         as_attachment=True,

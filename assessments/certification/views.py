@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.audit import record_download
 from accounts.models import OrgUnit
 from accounts.permissions import Capability, capability_required, has_capability
 
@@ -285,9 +286,10 @@ def certificate_export(request):
     today = timezone.localdate()
     rows = selectors.register_rows(request.user, filters, today)
     file_format = request.GET.get("format", "xlsx")
-    return EXPORTERS["certificates"](rows, today).response(
-        file_format if file_format in FORMATS else "xlsx"
-    )
+    file_format = file_format if file_format in FORMATS else "xlsx"
+    exporter = EXPORTERS["certificates"](rows, today)
+    record_download(request, summary=exporter.filename(file_format))
+    return exporter.response(file_format)
 
 
 # --- one certificate ----------------------------------------------------------------------------
@@ -328,6 +330,7 @@ def certificate_pdf_download(request, pk):
     certificate = _certificate(request.user, pk)
     response = HttpResponse(certificate_pdf(certificate), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{certificate_filename(certificate)}"'
+    record_download(request, target=certificate, summary=certificate_filename(certificate))
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.audit import record_download
 from accounts.permissions import Capability, capability_required
 
 from ..models import GapReportExport
@@ -219,4 +220,5 @@ def export_download(request, pk):
         content_type=EXPORTERS[export.file_format].content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
+    record_download(request, target=export, summary=name)
     return response

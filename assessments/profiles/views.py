@@ -16,6 +16,7 @@ from accounts.permissions import (
     ASSESSMENT_WIDE_ROLES,
     Capability,
     capability_required,
+    chosen_or_404,
     people_scope,
     person_visibility_q,
 )
@@ -110,15 +111,6 @@ def goal_comment(request, pk):
     return redirect(reverse("profiles:person", args=[goal.person_id]) + f"#goal-{goal.pk}")
 
 
-def _chosen(queryset, value):
-    """The row named by a query parameter, 404 when it is named but not in ``queryset``."""
-    if value in (None, ""):
-        return None
-    if not str(value).isdigit():
-        raise Http404
-    return get_object_or_404(queryset, pk=value)
-
-
 def _picked(rows: list, value):
     """The row of ``rows`` named by a query parameter (404 when named but absent), else the first."""
     if value in (None, ""):
@@ -131,7 +123,7 @@ def _picked(rows: list, value):
 
 def _dashboard_unit(request, roots):
     """The unit asked for (404 outside the user's scope), else the first of the user's roots."""
-    unit = _chosen(reports.dashboard_units(request.user), request.GET.get("unit"))
+    unit = chosen_or_404(reports.dashboard_units(request.user), request.GET.get("unit"))
     if unit is None and not roots:
         raise Http404  # an organisation without units
     return unit or roots[0]

@@ -9,6 +9,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.audit import record_download
+from config import uploads
+
 from .. import selectors, services
 from ..forms.self_assessment import EvidenceForm
 from ..models import Assessment, Evidence
@@ -49,20 +52,26 @@ def evidence_upload(request, pk):
 @login_required
 @require_GET
 def evidence_download(request, pk):
-    """The file as an attachment under its original name, never rendered inline."""
+    """The file as an attachment under its sanitised original name, typed from our table by the
+    stored name (never what the browser said), never rendered or sniffed, never cached shared."""
     visible = Assessment.objects.visible_to(request.user)
     evidence = get_object_or_404(Evidence.objects.filter(assessment__in=visible), pk=pk)
     try:
         handle = evidence.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
+    kind = uploads.kind_for(evidence.file.name)
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=evidence.original_name,
-        content_type=evidence.content_type,
+        filename=uploads.safe_name(evidence.original_name),
+        content_type=kind.content_type if kind else "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
+    # Should a browser still open it, it runs nothing and loads nothing.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    record_download(request, target=evidence.assessment, summary=evidence.original_name)
     return response
 
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from accounts.audit import AuditEvent, record_audit_event
 from accounts.permissions import Capability, capability_required
 
 from .. import services
@@ -38,6 +39,13 @@ def import_detail(request, pk):
         except services.ImportRefused as exc:
             messages.error(request, str(exc))
             return redirect("competency:import-detail", pk=record.pk)
+        record_audit_event(
+            action=AuditEvent.Action.IMPORT,
+            request=request,
+            target=record,
+            summary=record.file_name,
+            details={"kind": "model", "format": record.file_format, "version": version.number},
+        )
         messages.success(request, _("已创建草稿版本 %(n)s。") % {"n": version.number})
         return redirect("competency:version-edit", number=version.number)
     preview = services.preview_upload(record)

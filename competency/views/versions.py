@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.audit import record_download
 from accounts.permissions import Capability, capability_required, has_capability
 
 from .. import services
@@ -78,6 +79,7 @@ def version_export(request, number, fmt):
             json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json"
         )
     response["Content-Disposition"] = f'attachment; filename="tshape-model-v{number}.{fmt}"'
+    record_download(request, target=version, summary=f"tshape-model-v{number}.{fmt}")
     return response
 
 
