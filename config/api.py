@@ -110,6 +110,8 @@ def _generic_messages() -> dict:
 def _domain_error(exc) -> ApiError | None:
     """The services' errors in HTTP terms; None for anything that is not one of ours."""
     # Imported here: the handler is loaded by DRF lazily, after every app is ready.
+    from assessments.certification.services import CertificationError
+    from assessments.gap_reports.services import GapReportError
     from assessments.services import IncompleteAssessment, StaleAssessment, WorkflowError
     from competency.exchange import ModelDataError
     from competency.models import PublishedVersionImmutable
@@ -123,7 +125,9 @@ def _domain_error(exc) -> ApiError | None:
         return ApiError(400, ErrorCode.INCOMPLETE, str(exc), fields, missing)
     if isinstance(exc, StaleAssessment):
         return ApiError(409, ErrorCode.STALE, str(exc))
-    if isinstance(exc, (WorkflowError, VersionStateError, ImportRefused)):
+    if isinstance(
+        exc, (WorkflowError, VersionStateError, ImportRefused, CertificationError, GapReportError)
+    ):
         return ApiError(409, ErrorCode.CONFLICT, str(exc))
     if isinstance(exc, PublishedVersionImmutable):
         return ApiError(409, ErrorCode.PUBLISHED_VERSION_IMMUTABLE, exc.messages[0])
@@ -249,6 +253,20 @@ def error_responses(*codes: int) -> dict:
         code: OpenApiResponse(response=ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
         for code in codes
     }
+
+
+def step_schema(*, answer, errors):
+    """The schema of a workflow step: a body in, the changed object out, the errors it documents."""
+
+    def schema(summary: str, description: str, request):
+        return extend_schema(
+            summary=summary,
+            description=description,
+            request=request,
+            responses={200: answer, **error_responses(*errors)},
+        )
+
+    return schema
 
 
 READ_ERRORS = (401, 404)

@@ -12,8 +12,21 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.api import OrgUnitViewSet, PersonViewSet, TokenView, UserTokenViewSet
 from assessments.api import AssessmentViewSet, CycleViewSet
+from assessments.calibration.api import CalibrationAdjustmentViewSet, CalibrationSessionViewSet
+from assessments.certification.api import ApplicationViewSet, CertificateViewSet
+from assessments.gap_reports.api import (
+    GapReportExportViewSet,
+    GapReportMemberViewSet,
+    GapReportRunViewSet,
+    GapReportUnitViewSet,
+)
 from competency.api import ModelVersionViewSet
 from config.api import not_found
+
+# Nested resources name their parent in the prefix (ids only).
+RUN = "gap-reports/runs/(?P<run_pk>[0-9]+)"
+UNIT = "(?P<unit_id>[0-9]+)"
+SESSION = "calibration/sessions/(?P<session_pk>[0-9]+)"
 
 router = SimpleRouter()
 router.register("auth/tokens", UserTokenViewSet, basename="user-token")
@@ -22,10 +35,16 @@ router.register("people", PersonViewSet, basename="person")
 router.register("model/versions", ModelVersionViewSet, basename="model-version")
 router.register("cycles", CycleViewSet, basename="cycle")
 router.register("assessments", AssessmentViewSet, basename="assessment")
-# When those features land (one line each):
-# router.register("certification/applications", ApplicationViewSet, basename="application")
-# router.register("certification/certificates", CertificateViewSet, basename="certificate")
-# router.register("gap-reports/runs", GapReportRunViewSet, basename="gap-report-run")
+router.register("certification/applications", ApplicationViewSet, basename="application")
+router.register("certification/certificates", CertificateViewSet, basename="certificate")
+router.register("gap-reports/runs", GapReportRunViewSet, basename="gap-report-run")
+router.register(f"{RUN}/units", GapReportUnitViewSet, basename="gap-report-unit")
+router.register(f"{RUN}/units/{UNIT}/members", GapReportMemberViewSet, basename="gap-report-member")
+router.register("gap-reports/exports", GapReportExportViewSet, basename="gap-report-export")
+router.register("calibration/sessions", CalibrationSessionViewSet, basename="calibration-session")
+router.register(
+    f"{SESSION}/adjustments", CalibrationAdjustmentViewSet, basename="calibration-adjustment"
+)
 
 v1_patterns: list = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),

@@ -19,17 +19,6 @@ from .factories import UserFactory
 
 API_SETTINGS = {"EXCEPTION_HANDLER": "config.api.exception_handler", "DEFAULT_VERSION": "v1"}
 
-ROLES = [
-    "anonymous",
-    "manager",
-    "outsider",
-    "supervisor",
-    "city_head",
-    "outsider_supervisor",
-    "hr",
-    "admin",
-]
-
 
 @pytest.fixture
 def api_settings(settings):
@@ -106,3 +95,115 @@ def assessment_of(world, username: str) -> Assessment:
 
 def published_versions() -> set:
     return set(ModelVersion.objects.exclude(status="draft").values_list("number", flat=True))
+
+
+# --- certification, gap reports and calibration ---------------------------------------------------
+
+
+def completed_in(cycle, person, by, level=3) -> Assessment:
+    """``person``'s assessment of ``cycle``, self-assessed and completed by ``by`` at ``level``
+    (finance depth 4: every category at 3 qualifies for G4)."""
+    from .assessment_helpers import complete
+
+    return complete(submit(Assessment.objects.get(cycle=cycle, person=person)), by, level)
+
+
+def apply_for(cycle, person, grade: str):
+    from assessments.certification import services as certification
+
+    assessment = Assessment.objects.get(cycle=cycle, person=person)
+    return certification.apply_for_certification(assessment=assessment, grade_code=grade, by=person)
+
+
+def approve(application, by):
+    from assessments.certification import services as certification
+
+    return certification.approve_application(application=application, by=by)
+
+
+def results_cycle(world):
+    """A second cycle over the province, opened (the first one's assessments stay untouched)."""
+    from datetime import date
+
+    from assessments.models import Cycle
+    from assessments.services import open_cycle
+
+    hr = world["personas"]["hr"]
+    cycle = Cycle.objects.create(
+        name="2026 年中评估",
+        model_version=world["version"],
+        self_deadline=date(2026, 12, 20),
+        review_deadline=date(2026, 12, 30),
+        created_by=hr,
+    )
+    cycle.participant_units.add(world["org"]["P"])
+    open_cycle(cycle=cycle, by=hr)
+    return cycle
+
+
+@pytest.fixture
+def feature_world(world, settings, tmp_path, django_capture_on_commit_callbacks):
+    """``world`` plus a second cycle with results, and what certification, gap reports and
+    calibration make of them:
+
+    * completed: the manager and the colleague (by the supervisor), the supervisor (by the city
+      head), the outsider (by the outsider's supervisor), all at level 3 (G4);
+    * the manager holds a G3 certificate and has a G4 application waiting for HR
+      (``awaiting_hr``); the colleague's G4 application waits for the supervisor
+      (``awaiting_supervisor``); the outsider holds a G4 certificate;
+    * a finished gap report run over the cycle with a CSV export of team A (files under a
+      temporary MEDIA_ROOT), and a queued run (fixed grade G2) whose task was never sent;
+    * HR's calibration sessions of team A and team B.
+    """
+    from assessments.calibration import services as calibration
+    from assessments.certification import services as certification
+    from assessments.gap_reports import services as gap_reports
+    from assessments.models import GapReportRun
+
+    settings.MEDIA_ROOT = tmp_path
+    people, org = world["personas"], world["org"]
+    hr, supervisor, outsider_supervisor = (
+        people["hr"],
+        people["supervisor"],
+        people["outsider_supervisor"],
+    )
+    cycle = results_cycle(world)
+    done = {
+        "manager": completed_in(cycle, people["manager"], supervisor),
+        "colleague": completed_in(cycle, world["colleague"], supervisor),
+        "supervisor": completed_in(cycle, supervisor, people["city_head"]),
+        "outsider": completed_in(cycle, people["outsider"], outsider_supervisor),
+    }
+    own_certificate = certification.confirm_application(
+        application=approve(apply_for(cycle, people["manager"], "G3"), supervisor), by=hr
+    )
+    outsider_certificate = certification.confirm_application(
+        application=approve(apply_for(cycle, people["outsider"], "G4"), outsider_supervisor),
+        by=hr,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run = gap_reports.start_gap_report(cycle=cycle, by=hr)
+    run.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        export = gap_reports.request_export(
+            run=run, unit=org["A"], file_format="csv", language="zh-hans", by=hr
+        )
+    return {
+        **world,
+        "results": cycle,
+        "done": done,
+        "own_certificate": own_certificate,
+        "outsider_certificate": outsider_certificate,
+        "awaiting_hr": approve(apply_for(cycle, people["manager"], "G4"), supervisor),
+        "awaiting_supervisor": apply_for(cycle, world["colleague"], "G4"),
+        "run": run,
+        "export": export,
+        "queued_run": gap_reports.start_gap_report(
+            cycle=cycle,
+            by=hr,
+            target_rule=GapReportRun.TargetRule.FIXED_GRADE,
+            target_grade="G2",
+        ),
+        "session_a": calibration.open_session(cycle=cycle, unit=org["A"], by=hr),
+        "session_b": calibration.open_session(cycle=cycle, unit=org["B"], by=hr),
+    }

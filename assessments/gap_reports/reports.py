@@ -110,6 +110,16 @@ def run_units(run: GapReportRun, user) -> list[GapUnitSummary]:
     return _tree_order(rows.select_related("org_unit"))
 
 
+def unit_summaries(run: GapReportRun, user):
+    """The same rows as ``run_units`` as a queryset in path order (one query a page, for the API)."""
+    return (
+        GapUnitSummary.objects.filter(run=run)
+        .filter(_visible_units_q(user))
+        .select_related("org_unit")
+        .order_by(_path_order())
+    )
+
+
 def largest_unit(run: GapReportRun) -> OrgUnit | None:
     """The unit with the most members in the run (for operator tools: commands, the benchmark)."""
     row = (
