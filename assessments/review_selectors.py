@@ -206,13 +206,14 @@ class ReviewSheet:
             row.supervisor_depth = values.get(depth)
             row.errors = list(errors.get(depth, []))
 
-    def mark_missing(self) -> None:
-        """Flag the fields completion still needs (the rule of ``services.review_gaps``)."""
+    def mark_missing(self, missing) -> None:
+        """Flag the fields ``services.review_gaps`` named (each ``Missing`` carries its field)."""
+        fields = {getattr(item, "field", None) for item in missing}
         for row in self.categories:
-            row.missing_level = row.supervisor_level is None
-            row.missing_comment = row.needs_comment and not row.supervisor_comment.strip()
+            row.missing_level = f"level-{row.category.code}" in fields
+            row.missing_comment = f"comment-{row.category.code}" in fields
         for row in self.industries:
-            row.missing_depth = row.supervisor_depth is None
+            row.missing_depth = f"depth-{row.industry.code}" in fields
 
 
 def reviewable_assessment(user, pk) -> Assessment:

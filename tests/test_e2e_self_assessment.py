@@ -118,6 +118,26 @@ def test_incomplete_submit_lists_what_is_missing(live_server, page, mine):
     assert mine.status == Assessment.Status.SELF_IN_PROGRESS
 
 
+def test_a_click_on_submit_right_after_typing_submits_what_was_typed(live_server, page, mine):
+    """No Tab, no waiting for the autosave: the mouse goes from the text straight to the button,
+    whose position must not move while the save status changes."""
+    fill_self(mine)
+    open_self_page(page, live_server, mine)
+    box = page.locator("button[formaction$='/self/submit/']").bounding_box()
+    page.fill("#cat-1-3-comment", "")
+    page.click("#cat-1-3-comment")
+    page.keyboard.type("主导了某医院的专线与安全方案交流")
+    assert page.locator("button[formaction$='/self/submit/']").bounding_box() == box
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button[formaction$='/self/submit/']")
+    page.wait_for_url(re.compile(rf"/assessments/{mine.pk}/$"))
+    expect(page.locator("h1 .badge")).to_have_text("已提交")
+    mine.refresh_from_db()
+    assert mine.status == Assessment.Status.SUBMITTED
+    comment = mine.ratings.get(category__code="1.3").self_comment
+    assert comment == "主导了某医院的专线与安全方案交流"
+
+
 def test_autosave_survives_a_dropped_connection(live_server, page, mine):
     open_self_page(page, live_server, mine)
     rate(page, "1.1", 3)

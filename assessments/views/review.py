@@ -114,7 +114,7 @@ def complete_review(request, pk):
         done = complete_assessment(assessment=saved, by=request.user, revision=saved.revision)
     except IncompleteAssessment as exc:
         sheet = review_sheet(saved)
-        sheet.mark_missing()
+        sheet.mark_missing(exc.missing)
         return _page(request, sheet, ReviewForm(sheet=sheet), missing=exc.missing, status=400)
     except WorkflowError as exc:
         sheet = review_sheet(saved)
