@@ -141,3 +141,14 @@ def test_admin_offers_only_draft_versions_for_new_parts(client, admin_user, mode
     url = reverse("admin:competency_category_change", args=[draft_category.pk])
     assert 'name="_save"' in client.get(url).content.decode()
     assert Category.objects.get(pk=published_category.pk).name_zh == "信息技能"
+
+
+def test_the_pager_keeps_the_filters_of_the_page(rf):
+    from django.core.paginator import Paginator
+    from django.template.loader import render_to_string
+
+    request = rf.get("/accounts/people/", {"unit": "7", "q": "张", "page": "2"})
+    page = Paginator(range(120), 50).get_page(2)
+    html = render_to_string("_pagination.html", {"page": page, "anchor": "#grid"}, request)
+    assert 'href="?unit=7&amp;q=%E5%BC%A0&amp;page=1#grid"' in html
+    assert 'href="?unit=7&amp;q=%E5%BC%A0&amp;page=3#grid"' in html

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, QueryDict
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -112,15 +112,6 @@ def _grid_filters(request, session, raters):
     return units, unit, rater
 
 
-def _grid_query(unit, rater) -> str:
-    query = QueryDict(mutable=True)
-    if unit is not None:
-        query["unit"] = unit.pk
-    if rater is not None:
-        query["rater"] = rater.reviewer_id
-    return query.urlencode()
-
-
 @calibration_required
 def session_detail(request, pk):
     """Rater statistics, the distribution per category, the grid and the latest changes."""
@@ -142,7 +133,6 @@ def session_detail(request, pk):
         "units": units,
         "unit": unit,
         "rater": rater,
-        "grid_query": _grid_query(unit, rater),
         "recent": _adjustments(session)[:RECENT],
         "pending": _pending_count(session),
     }
