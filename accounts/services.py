@@ -13,6 +13,8 @@ Erasure keeps what statistics need and removes who the person was:
   analyses, and the supervisors' comments about them) and the titles of their goals: free text
   about a person names them in ways no replacement can find;
 * deleted — their evidence files and the rows describing them (after the transaction commits);
+  team gap report files already built from a run that counts them (they print names) are
+  removed and marked for building again on request;
 * audit events — actor and target labels and summaries carry the pseudonym instead of any of
   their names (``pseudonymise_audit_events``, the one UPDATE the audit table accepts).
 
@@ -32,6 +34,8 @@ from assessments.models import (
     Certificate,
     DevelopmentGoal,
     Evidence,
+    GapMemberRow,
+    GapReportExport,
     IndustryRating,
     Rating,
 )
@@ -161,5 +165,23 @@ def _erase_records(person, pseudonym: str) -> None:
     evidence = Evidence.objects.filter(assessment__person=person)
     files = [(e.file.storage, e.file.name) for e in evidence if e.file]
     evidence.delete()
+    files += _withdraw_built_reports(person)
     # Files go only once the rows are gone for good: a rolled-back erasure keeps them.
     transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
+
+
+def _withdraw_built_reports(person) -> list:
+    """Report files already built from a run that counts the person print their name: they are
+    taken back (FAILED, with why), and a new request builds them again from the erased record."""
+    exports = GapReportExport.objects.filter(
+        run_id__in=GapMemberRow.objects.filter(person=person).values("run_id"),
+        status=GapReportExport.Status.READY,
+    )
+    files = [(e.file.storage, e.file.name) for e in exports if e.file]
+    exports.update(
+        status=GapReportExport.Status.FAILED,
+        file="",
+        size=0,
+        error=_("文件含有已删除身份的人员姓名，已移除；请重新生成。"),
+    )
+    return files

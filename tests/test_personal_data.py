@@ -307,3 +307,38 @@ def test_the_admin_sees_people_but_not_their_personal_data(client, world):
     url = reverse("accounts:person-data-export", args=[personas["manager"].pk])
     assert client.get(url).status_code == 403
     assert not AuditEvent.objects.filter(action="personal_data_exported").exists()
+
+
+def test_erasing_takes_back_report_files_that_print_the_name(
+    world, django_capture_on_commit_callbacks
+):
+    from assessments.gap_reports import services as gap
+    from assessments.models import GapReportExport
+
+    manager, hr = world["personas"]["manager"], world["personas"]["hr"]
+    with django_capture_on_commit_callbacks(execute=True):
+        run = gap.start_gap_report(cycle=world["cycle"], by=hr)
+    run.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        export = gap.request_export(
+            run=run, unit=world["org"]["P"], file_format="csv", language="zh-hans", by=hr
+        )
+    export.refresh_from_db()
+    built = Path(export.file.path)
+    assert export.status == "ready" and manager.display_name in built.read_text("utf-8-sig")
+
+    deactivate_person(person=manager, by=hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_person(person=User.objects.get(pk=manager.pk), by=hr)
+    export.refresh_from_db()
+    assert export.status == GapReportExport.Status.FAILED and not export.file
+    assert "已移除" in export.error and not built.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):  # built again on request
+        again = gap.request_export(
+            run=run, unit=world["org"]["P"], file_format="csv", language="zh-hans", by=hr
+        )
+    again.refresh_from_db()
+    text = Path(again.file.path).read_text("utf-8-sig")
+    assert again.status == "ready" and manager.display_name not in text
+    assert pseudonym_for(manager) in text
