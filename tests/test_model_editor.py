@@ -505,7 +505,8 @@ def test_an_edited_draft_round_trips_through_json_and_excel(admin_client, draft,
     import io
     import json
 
-    from competency.exchange import data_from_workbook, import_model_data, workbook_from_data
+    from competency.exchange import import_model_data
+    from competency.workbook import data_from_workbook, workbook_from_data
 
     _grow(draft, admin_user)
     url = reverse("competency:target-edit", args=[draft.number])

@@ -7,15 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DataError
 
-from competency.exchange import (
-    ModelDataError,
-    data_from_workbook,
-    export_version,
-    import_model_data,
-    workbook_from_data,
-)
+from competency.exchange import ModelDataError, export_version, import_model_data
 from competency.models import ModelVersion
 from competency.services import DEFAULT_MODEL_FILE
+from competency.workbook import data_from_workbook, workbook_from_data
 
 pytestmark = pytest.mark.django_db
 

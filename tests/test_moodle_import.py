@@ -12,11 +12,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from competency.exchange import export_version, validate_model_data, workbook_from_data
+from competency.exchange import export_version, validate_model_data
 from competency.imports import preview_model_file
 from competency.models import ModelImport, ModelVersion
 from competency.moodle import strip_html
 from competency.services import publish_version
+from competency.workbook import workbook_from_data
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,11 @@ from accounts.permissions import Capability, capability_required, has_capability
 
 from .. import services
 from ..diff import display_rows
-from ..exchange import ModelDataError, export_version, validate_model_data, workbook_from_data
+from ..exchange import ModelDataError, export_version, validate_model_data
 from ..models import ModelVersion, ModelVersionEvent
 from ..publication import publish_impact, retire_impact, version_changes
 from ..selectors import model_overview
+from ..workbook import workbook_from_data
 
 
 def _visible_versions(user):

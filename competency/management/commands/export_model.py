@@ -3,8 +3,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from competency.exchange import export_version, workbook_from_data
+from competency.exchange import export_version
 from competency.models import ModelVersion
+from competency.workbook import workbook_from_data
 
 
 class Command(BaseCommand):
