@@ -18,6 +18,17 @@ app.autodiscover_tasks(
 )
 
 # A task's log lines carry the id of the request that queued it (config/logging.py).
+
+
+@app.on_after_configure.connect
+def _memory_broker_when_eager(sender, **kwargs):
+    """Without a broker every task runs in the calling process (``CELERY_TASK_ALWAYS_EAGER``), but
+    Celery still takes a producer for an eager call, and kombu warns about the empty broker URL
+    each time: the in-memory transport answers instead, and nothing is ever sent to it."""
+    if not sender.conf.broker_url and sender.conf.task_always_eager:
+        sender.conf.broker_url = "memory://localhost/"
+
+
 before_task_publish.connect(add_request_id_header, weak=False)
 task_prerun.connect(bind_task_request_id, weak=False)
 task_postrun.connect(unbind_task_request_id, weak=False)

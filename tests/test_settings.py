@@ -77,3 +77,35 @@ def test_production_refuses_to_start_without_a_real_secret():
 def test_an_unknown_mode_is_refused():
     result = probe(TSHAPE_ENV="staging")
     assert result.returncode != 0 and "TSHAPE_ENV" in result.stderr
+
+
+def test_an_eager_task_without_a_broker_runs_quietly():
+    """make run has no broker: tasks run in the process, with no warning per call about a missing
+    broker host (Celery still takes a producer for an eager call)."""
+    code = "\n".join(
+        [
+            "import django",
+            "django.setup()",
+            "from config.celery_app import app",
+            "def add(a, b):",
+            "    return a + b",
+            "task = app.task(name='probe.add')(add)",
+            "print(task.delay(2, 3).get(), app.conf.broker_url)",
+        ]
+    )
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "TSHAPE_ENV"}
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["5", "memory://localhost/"]
+    assert "No hostname" not in result.stderr, result.stderr
