@@ -291,6 +291,22 @@ class StrictMixin:
         return super().to_internal_value(data)
 
 
+class DecisionRecordSerializer(serializers.ModelSerializer):
+    """A recorded decision: who (actor), when, what (action) and why (note); never changed."""
+
+    # Subclasses name the model (an ``accounts.audit.DecisionRecord``) in
+    # ``class Meta(DecisionRecordSerializer.Meta)``.
+
+    actor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        fields = ["action", "actor", "actor_name", "at", "note"]
+        read_only_fields = fields
+
+    def get_actor_name(self, record) -> str:
+        return str(record.actor) if record.actor_id else ""
+
+
 class StrictSerializer(StrictMixin, serializers.Serializer):
     """A request body that allows only its own fields."""
 

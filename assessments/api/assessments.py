@@ -23,6 +23,7 @@ from config.api import (
     LIST_ERRORS,
     READ_ERRORS,
     ApiPagination,
+    DecisionRecordSerializer,
     StrictSerializer,
     error_responses,
     step_schema,
@@ -80,16 +81,9 @@ class IndustryRatingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EventSerializer(serializers.ModelSerializer):
-    actor_name = serializers.SerializerMethodField()
-
-    class Meta:
+class EventSerializer(DecisionRecordSerializer):
+    class Meta(DecisionRecordSerializer.Meta):
         model = AssessmentEvent
-        fields = ["action", "actor", "actor_name", "at", "note"]
-        read_only_fields = fields
-
-    def get_actor_name(self, event) -> str:
-        return str(event.actor) if event.actor_id else ""
 
 
 class AssessmentSerializer(serializers.ModelSerializer):

@@ -27,6 +27,7 @@ from config.api import (
     LIST_ERRORS,
     READ_ERRORS,
     ApiPagination,
+    DecisionRecordSerializer,
     StrictSerializer,
     error_responses,
     step_schema,
@@ -56,16 +57,9 @@ class CalibrationAccess(BasePermission):
 # --- reading --------------------------------------------------------------------------------------
 
 
-class CalibrationEventSerializer(serializers.ModelSerializer):
-    actor_name = serializers.SerializerMethodField()
-
-    class Meta:
+class CalibrationEventSerializer(DecisionRecordSerializer):
+    class Meta(DecisionRecordSerializer.Meta):
         model = CalibrationEvent
-        fields = ["action", "actor", "actor_name", "at", "note"]
-        read_only_fields = fields
-
-    def get_actor_name(self, event) -> str:
-        return str(event.actor) if event.actor_id else ""
 
 
 class RaterSerializer(serializers.Serializer):

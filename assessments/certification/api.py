@@ -29,6 +29,7 @@ from config.api import (
     READ_ERRORS,
     ApiPagination,
     CapabilityRequired,
+    DecisionRecordSerializer,
     StrictSerializer,
     error_responses,
     step_schema,
@@ -45,19 +46,15 @@ STEP_ERRORS = (400, 401, 403, 404, 409)
 # --- reading --------------------------------------------------------------------------------------
 
 
-class CertificationEventSerializer(serializers.ModelSerializer):
+class CertificationEventSerializer(DecisionRecordSerializer):
     """One recorded step (who, when, what, why); never changed after it was written."""
 
-    actor_name = serializers.SerializerMethodField()
     details = serializers.DictField(read_only=True, help_text="What the step recorded.")
 
-    class Meta:
+    class Meta(DecisionRecordSerializer.Meta):
         model = CertificationEvent
-        fields = ["action", "actor", "actor_name", "at", "note", "certificate", "details"]
+        fields = [*DecisionRecordSerializer.Meta.fields, "certificate", "details"]
         read_only_fields = fields
-
-    def get_actor_name(self, event) -> str:
-        return str(event.actor) if event.actor_id else ""
 
 
 class RequirementSerializer(serializers.Serializer):
