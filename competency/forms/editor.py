@@ -1,32 +1,23 @@
-"""Forms of the model editor and the model file upload (plain Django forms; no JavaScript needed).
+"""Forms of the model editor (plain Django forms; no JavaScript needed).
 
 Forms validate what one page can see and hand plain values to ``services``; they never save.
 List pages are model formsets over one draft's parts, so a posted id from any other version is
 refused by the formset itself ("select a valid choice").
 """
 
-from pathlib import Path
-
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from config import uploads
-
-from .exchange import FILE_FORMATS
-from .models import (
+from ..models import (
     LEVEL_VALUES,
     Category,
     Domain,
     Grade,
     Industry,
-    ModelImport,
     ModelVersion,
 )
 
-MODEL_FILE_MAX_BYTES = 5 * 1024 * 1024
-# The content check of each format is that of the extension the format normally has.
-FORMAT_SUFFIXES = {fmt: suffix for suffix, fmt in FILE_FORMATS.items()}
 LEVEL_CHOICES = [(v, str(v)) for v in LEVEL_VALUES]
 DEPTH_CHOICES = [(v, str(v)) for v in range(0, 6)]
 code_validator = RegexValidator(
@@ -467,47 +458,3 @@ class TargetGridForm(forms.Form):
             "validity_months",
         )
         return {g.pk: {n: self.cleaned_data[f"g_{g.pk}_{n}"] for n in names} for g in self.grades}
-
-
-# --- uploads -------------------------------------------------------------------------------------
-
-
-class ModelFileForm(forms.Form):
-    """A model file to preview: JSON, Excel or a Moodle framework CSV, at most 5 MB, its content
-    of the format it is read as (named, or told by the extension)."""
-
-    file = forms.FileField(
-        label=_("模型文件"),
-        help_text=_("JSON（tshape-model/1）、Excel（.xlsx）或 Moodle 能力框架 CSV，不超过 5 MB。"),
-        error_messages={
-            "required": _("请选择要上传的文件。"),
-            "empty": _("上传的文件是空的。"),
-            "invalid": _("没有收到文件，请检查表单的编码类型。"),
-        },
-        widget=forms.ClearableFileInput(attrs={"accept": ",".join(FILE_FORMATS)}),
-    )
-    file_format = forms.ChoiceField(
-        label=_("格式"),
-        required=False,
-        choices=[("", _("按扩展名判断")), *ModelImport.Format.choices],
-    )
-
-    def clean(self):
-        data = super().clean()
-        upload = data.get("file")
-        if upload is None:
-            return data
-        suffix = Path(upload.name).suffix.lower()
-        if not data.get("file_format"):
-            if suffix not in FILE_FORMATS:
-                self.add_error("file", _("只能上传 .json、.xlsx 或 .csv 文件。"))
-                return data
-            data["file_format"] = FILE_FORMATS[suffix]
-        try:
-            uploads.check_size(upload, MODEL_FILE_MAX_BYTES)
-            uploads.check_content(upload, FORMAT_SUFFIXES[data["file_format"]])
-        except forms.ValidationError as error:
-            self.add_error("file", error)
-            return data
-        upload.name = uploads.safe_name(upload.name)
-        return data
