@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.audit import AuditEvent
 from accounts.models import OrgUnit
 from assessments.gap_reports import services
 from assessments.models import GapReportExport, GapReportRun
@@ -187,7 +188,10 @@ def test_hr_exports_a_unit_and_downloads_the_file(
         {"xlsx": "application/vnd.openxmlformats", "csv": "text/csv", "pdf": "application/pdf"}[fmt]
     )
     assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content).startswith(MAGIC[fmt])
+    audited = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT, target_id=str(export["id"]))
+    assert audited.actor == gap["personas"]["hr"] and audited.summary.endswith(f".{fmt}")
 
 
 @pytest.mark.django_db

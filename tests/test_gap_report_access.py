@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from accounts.audit import AuditEvent
 from assessments.gap_reports import services
 from assessments.models import GapReportExport, GapReportRun
 
@@ -151,6 +152,7 @@ def test_the_download_checks_permission_again(client, world, personas):
     client.force_login(hr)
     url = reverse("reports:export-download", args=world["export"])
     assert client.get(url).status_code == 200
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT, actor=hr).count() == 1
     hr.groups.remove(Group.objects.get(name="hr"))
     client.force_login(hr)  # a fresh request: the role is read again
     assert client.get(url).status_code == 403

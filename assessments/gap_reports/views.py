@@ -8,19 +8,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.audit import record_download
 from accounts.permissions import Capability, capability_required
 
 from ..models import GapReportExport
 from . import charts, reports, services
-from .exporters import EXPORTERS
+from .exporters import EXPORTERS, download_response
 from .forms import StartRunForm
 
 MEMBERS_PER_PAGE = 50
@@ -204,21 +203,4 @@ def export_download(request, pk):
     export = _get_export(request, pk)
     if export.status != GapReportExport.Status.READY or not export.file:
         raise Http404
-    try:
-        handle = export.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    name = _("团队差距报告-%(unit)s-%(date)s.%(ext)s") % {
-        "unit": export.org_unit.code,
-        "date": export.run.finished_at.strftime("%Y%m%d") if export.run.finished_at else "",
-        "ext": export.file_format,
-    }
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=name,
-        content_type=EXPORTERS[export.file_format].content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    record_download(request, target=export, summary=name)
-    return response
+    return download_response(request, export)

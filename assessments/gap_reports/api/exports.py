@@ -1,7 +1,7 @@
 """Exports: HR asks for a unit's report as a file, a worker builds it, HR downloads it."""
 
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,7 +14,6 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 
-from accounts.audit import record_download
 from config.api import (
     ApiError,
     ErrorCode,
@@ -25,7 +24,7 @@ from config.api import (
 from ...exports import XLSX_CONTENT_TYPE
 from ...models import GapReportExport
 from .. import reports
-from ..exporters import EXPORTERS
+from ..exporters import download_response
 from .common import (
     ROLE_READ_ERRORS,
     ReportAccess,
@@ -115,21 +114,4 @@ class GapReportExportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet)
         export = self.get_object()
         if export.status != GapReportExport.Status.READY or not export.file:
             raise ApiError(409, ErrorCode.CONFLICT, _("导出文件尚未生成完毕，请稍后再试。"))
-        try:
-            handle = export.file.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404 from exc
-        name = _("团队差距报告-%(unit)s-%(date)s.%(ext)s") % {
-            "unit": export.org_unit.code,
-            "date": export.run.finished_at.strftime("%Y%m%d") if export.run.finished_at else "",
-            "ext": export.file_format,
-        }
-        record_download(request, target=export, summary=name)
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=name,
-            content_type=EXPORTERS[export.file_format].content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return download_response(request, export)
