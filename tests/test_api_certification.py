@@ -303,6 +303,12 @@ def test_certificate_filters(results, certified):
     assert ids(hr.get(certificates, {"number": certified.number[-4:]})) == {certified.pk}
     assert ids(hr.get(certificates, {"valid_to": "2000-01-01"})) == set()
     assert ids(hr.get(certificates, {"within": results["org"]["B"].pk})) == set()
+    holder = certified.person
+    for text in (certified.holder_name[-2:], holder.employee_no, certified.number[:8]):
+        assert ids(hr.get(certificates, {"q": text})) == {certified.pk}, text
+    assert ids(hr.get(certificates, {"q": "无此人"})) == set()
+    outsider = as_(results, "outsider")  # a search never widens what one may see
+    assert ids(outsider.get(certificates, {"q": certified.number[:8]})) == set()
 
 
 def _queries(client, name) -> int:

@@ -324,11 +324,7 @@ class RegisterFilters:
         if self.valid_to:
             certificates = certificates.filter(valid_until__lte=self.valid_to)
         if self.query:
-            certificates = certificates.filter(
-                Q(holder_name__icontains=self.query)
-                | Q(person__employee_no__icontains=self.query)
-                | Q(number__icontains=self.query)
-            )
+            certificates = certificates.matching(self.query)
         return certificates
 
 

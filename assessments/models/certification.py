@@ -148,6 +148,14 @@ class CertificateQuerySet(models.QuerySet):
             return self.filter(Q(status=Certificate.Status.EXPIRED) | lapsed)
         return self.filter(status=state)
 
+    def matching(self, text: str):
+        """By part of the holder's printed name, employee number or the certificate number."""
+        return self.filter(
+            Q(holder_name__icontains=text)
+            | Q(person__employee_no__icontains=text)
+            | Q(number__icontains=text)
+        )
+
     def expiring(self, today: date, days: int = EXPIRY_NOTICE_DAYS):
         """Still valid, and lapsing within ``days`` days."""
         return self.filter(

@@ -252,10 +252,17 @@ class CertificateFilter(HoldersWithin, django_filters.FilterSet):
     number = django_filters.CharFilter(
         field_name="number", lookup_expr="icontains", label="Part of the number."
     )
+    q = django_filters.CharFilter(
+        method="filter_q",
+        label="Part of the holder's name, employee number or certificate number (as the register).",
+    )
 
     class Meta:
         model = Certificate
-        fields = ["grade", "state", "person", "within", "valid_from", "valid_to", "number"]
+        fields = ["grade", "state", "person", "within", "valid_from", "valid_to", "number", "q"]
+
+    def filter_q(self, queryset, name, value: str):
+        return queryset.matching(value.strip()) if value.strip() else queryset
 
     def filter_state(self, queryset, name, value: str):
         return queryset.in_state(value, timezone.localdate())
