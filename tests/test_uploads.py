@@ -105,8 +105,8 @@ def stored_files(media: Path) -> list[Path]:
 
 
 def test_every_type_evidence_allows_has_a_signature():
-    assert set(Evidence.ALLOWED_TYPES) <= set(uploads.KINDS) and set(SAMPLES) == set(
-        Evidence.ALLOWED_TYPES
+    assert set(Evidence.ALLOWED_SUFFIXES) <= set(uploads.KINDS) and set(SAMPLES) == set(
+        Evidence.ALLOWED_SUFFIXES
     )
 
 

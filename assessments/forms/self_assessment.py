@@ -210,7 +210,7 @@ def initial_from(sheet: Sheet) -> dict:
 
 
 def allowed_types_text() -> str:
-    return join_list(sorted(Evidence.ALLOWED_TYPES))
+    return join_list(sorted(Evidence.ALLOWED_SUFFIXES))
 
 
 class EvidenceForm(forms.Form):
@@ -232,7 +232,7 @@ class EvidenceForm(forms.Form):
         upload = self.cleaned_data["file"]
         uploads.check_size(upload, Evidence.MAX_BYTES)
         suffix = self.suffix(upload)
-        if suffix not in Evidence.ALLOWED_TYPES:
+        if suffix not in Evidence.ALLOWED_SUFFIXES:
             raise forms.ValidationError(
                 gettext("不支持这种文件类型。允许的类型：%(types)s。")
                 % {"types": allowed_types_text()}

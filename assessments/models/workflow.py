@@ -368,19 +368,21 @@ class Evidence(models.Model):
     """A file backing a self rating (a category or an industry), seen only by who sees the assessment."""
 
     MAX_BYTES = 10 * 1024 * 1024
-    ALLOWED_TYPES = {
-        ".pdf": "application/pdf",
-        ".doc": "application/msword",
-        ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        ".xls": "application/vnd.ms-excel",
-        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ".ppt": "application/vnd.ms-powerpoint",
-        ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        ".png": "image/png",
-        ".jpg": "image/jpeg",
-        ".jpeg": "image/jpeg",
-        ".txt": "text/plain",
-    }
+    # The extensions a person may attach; what each must contain and is served as is
+    # config.uploads.KINDS' business.
+    ALLOWED_SUFFIXES = (
+        ".pdf",
+        ".doc",
+        ".docx",
+        ".xls",
+        ".xlsx",
+        ".ppt",
+        ".pptx",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".txt",
+    )
 
     assessment = models.ForeignKey(
         Assessment, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("能力评估")

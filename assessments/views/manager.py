@@ -141,7 +141,7 @@ def render_page(request, form, *, assessment=None, revision=None, status=200, er
         "comment_max": services.COMMENT_MAX,
         "max_size": megabytes(Evidence.MAX_BYTES),
         "allowed_types": allowed_types_text(),
-        "accept": ",".join(sorted(Evidence.ALLOWED_TYPES)),
+        "accept": ",".join(sorted(Evidence.ALLOWED_SUFFIXES)),
     }
     return render(request, "assessments/self_assessment.html", context, status=status)
 
