@@ -201,9 +201,7 @@ class AuditEvent(models.Model):
             model = apps.get_model(record)
         except (LookupError, ValueError):
             return self.summary
-        choices = getattr(model, "Action", None)
-        label = dict(choices.choices).get(decision) if choices and decision else None
-        return f"{model._meta.verbose_name}：{label}" if label else str(model._meta.verbose_name)
+        return decision_label(model, decision)
 
     @property
     def target_type_label(self) -> str:
@@ -369,13 +367,18 @@ def _usernames(records) -> dict:
     return names
 
 
+def decision_label(model, decision: str) -> str:
+    """What kind of record and which decision, in the active language ("能力评估记录：已提交")."""
+    choices = getattr(model, "Action", None)
+    label = dict(choices.choices).get(decision) if choices and decision else None
+    name = str(model._meta.verbose_name)
+    return f"{name}：{label}" if label else name
+
+
 def _decision_summary(model, decision: str) -> str:
     """The decision in the source language (the list shows it in the reader's, see ``description``)."""
     with translation.override(settings.LANGUAGE_CODE):
-        choices = getattr(model, "Action", None)
-        label = dict(choices.choices).get(decision) if choices and decision else None
-        name = str(model._meta.verbose_name)
-        return f"{name}：{label}" if label else name
+        return decision_label(model, decision)
 
 
 def _decision_event(record, field, targets, names, origin) -> AuditEvent:
