@@ -4,7 +4,6 @@ token endpoint alike. Unknown usernames are counted and locked the same way, so 
 failure answer nor the lockout answer tells whether an account exists.
 
 Unlock: ``manage.py axes_reset_username <username>`` (or the admin's access-attempt list).
-Every sign-in also starts its session's clocks (``SessionTimeoutMiddleware``).
 """
 
 import math
@@ -14,13 +13,9 @@ from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import ngettext
-
-from .middleware import SessionTimeoutMiddleware
 
 
 class LockoutBackend(AxesStandaloneBackend):
@@ -33,14 +28,6 @@ class LockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
-
-
-@receiver(user_logged_in, dispatch_uid="tshape-session-clocks")
-def start_session_clocks(sender, request, user, **kwargs):
-    """Every sign-in starts its session's idle and absolute clocks, in the session write that
-    ``login()`` makes anyway. (The middleware still starts clocks a session lacks.)"""
-    if request is not None and hasattr(request, "session"):
-        SessionTimeoutMiddleware.start_clocks(request.session)
 
 
 def is_locked_out(request) -> bool:

@@ -83,3 +83,11 @@ class SessionTimeoutMiddleware:
             self.start_clocks(session)
         elif now - session.get(self.LAST_SEEN, 0) >= self.REFRESH_AFTER:
             session[self.LAST_SEEN] = now
+
+
+def start_session_clocks(sender, request, user, **kwargs):
+    """``user_logged_in``: every sign-in starts its session's idle and absolute clocks, in the
+    session write that ``login()`` makes anyway. (The middleware still starts clocks a session
+    lacks.)"""
+    if request is not None and hasattr(request, "session"):
+        SessionTimeoutMiddleware.start_clocks(request.session)
